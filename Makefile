@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+SHARED  ?= ../shared
+STORE   ?= $(CURDIR)/.loglens/loglens.duckdb
+
+.PHONY: run test bench lint fmt clean venv
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(DEVSTAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(STAMP)
+
+# Until the daemon exists: ingest the readable text logs under /var/log and the samples in
+# examples/, then show the last 20 warnings and worse.
+run: $(STAMP)
+	$(BIN)/loglens ingest --store $(STORE) /var/log examples || true
+	$(BIN)/loglens logs --store $(STORE) --level '>=warning' --lines 20
+
+test: $(DEVSTAMP)
+	$(BIN)/python -m pytest
+
+bench: $(DEVSTAMP)
+	$(BIN)/python -m pytest -m slow
+	$(BIN)/python bench/ingest.py --shared $(SHARED)
+
+lint: $(DEVSTAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+clean:
+	rm -rf $(VENV) .loglens .pytest_cache .mypy_cache .ruff_cache

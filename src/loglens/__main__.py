@@ -1,0 +1,5 @@
+"""`python -m loglens` runs the CLI."""
+
+from loglens.cli import main
+
+main()

@@ -1,0 +1,270 @@
+"""The `loglens` command: thin commands over the library (ingest, logs, sql).
+
+No traceback reaches the user: loglens errors print one line saying what to do, and anything
+unexpected prints one line too (set LOGLENS_DEBUG=1 to see the traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+import orjson
+
+from loglens.config import Config, load_config, resolve_store_path
+from loglens.errors import LoglensError
+from loglens.output import format_json, format_line, use_colour
+from loglens.pipeline import IngestReport, Ingestor
+from loglens.query.language import and_all, compile_query, grep_clause, level_clause, service_clause
+from loglens.query.timerange import time_clause
+from loglens.store.duckdb import DuckDBStore
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _store_options(func: F) -> F:
+    func = click.option("--config", "config_path", metavar="PATH", help="Config file (default: see docs).")(func)
+    func = click.option("--store", "store_path", metavar="PATH", help="Store file (default: see docs).")(func)
+    return func
+
+
+def _open(store_path: str | None, config_path: str | None, read_only: bool) -> tuple[Config, DuckDBStore]:
+    config = load_config(config_path)
+    path = resolve_store_path(store_path, config)
+    return config, DuckDBStore(path, read_only=read_only, memory_limit=config.memory_limit)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="loglens")
+def cli() -> None:
+    """loglens: read logs from anywhere, search them, and see what changed."""
+
+
+# -- ingest ----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    started = time.monotonic()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("reading…", total=None)
+
+        def update(bytes_done: int, records: int) -> None:
+            elapsed = max(time.monotonic() - started, 1e-6)
+            progress.update(
+                task,
+                description=(
+                    f"{records:,} records · {bytes_done / 1e6:,.1f} MB · "
+                    f"{records / elapsed:,.0f} lines/s · {bytes_done / 1e6 / elapsed:,.1f} MB/s"
+                ),
+            )
+
+        yield update
+
+
+def _summary(report: IngestReport) -> str:
+    rate = report.records / report.seconds if report.seconds > 0 else 0.0
+    files = len(report.sources)
+    parse_errors = sum(s.parse_errors for s in report.sources)
+    truncated = sum(s.truncated for s in report.sources)
+    parts = [
+        f"ingested {report.records:,} records from {files} source{'s' if files != 1 else ''} "
+        f"({report.bytes / 1e6:,.1f} MB) in {report.seconds:.1f} s ({rate:,.0f} lines/s)",
+        f"{parse_errors:,} unparsed (stored raw)",
+    ]
+    if truncated:
+        parts.append(f"{truncated:,} over-long lines truncated")
+    parts.append(f"{len(report.skipped)} skipped")
+    parts.append(f"{len(report.errors)} error{'s' if len(report.errors) != 1 else ''}")
+    return "; ".join(parts)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--from-start", is_flag=True, help="Re-read files from the start, ignoring checkpoints.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
+@click.option("-v", "--verbose", is_flag=True, help="List every source with its format and counts.")
+@_store_options
+def ingest(
+    paths: tuple[str, ...], from_start: bool, quiet: bool, verbose: bool, store_path: str | None, config_path: str | None
+) -> None:
+    """Read log files, globs, folders (recursively) or `-` (stdin) into the store.
+
+    Ingesting a file again reads only what was appended since (per-file checkpoint).
+    """
+    config, store = _open(store_path, config_path, read_only=False)
+    try:
+        with _progress(not quiet and sys.stderr.isatty()) as progress:
+            ingestor = Ingestor(store, config, progress)
+            if list(paths) == ["-"]:
+                report = ingestor.ingest_stream(sys.stdin.buffer)
+            else:
+                report = ingestor.ingest_paths([p for p in paths if p != "-"], from_start=from_start)
+    finally:
+        store.close()
+    err = click.get_text_stream("stderr")
+    for skipped in report.skipped:
+        if verbose or not quiet:
+            click.echo(f"skipped {skipped.display}: {skipped.reason}", file=err)
+    for source in report.sources:
+        if source.error:
+            click.echo(f"error   {source.display}: {source.error}", file=err)
+        elif verbose:
+            resumed = f", resumed at byte {source.resumed_at:,}" if source.resumed_at else ""
+            click.echo(
+                f"read    {source.display}: {source.format}, {source.records:,} records, "
+                f"{source.parse_errors:,} unparsed{resumed}",
+                file=err,
+            )
+    if not quiet:
+        click.echo(_summary(report), file=err)
+    if report.nothing_read:
+        sys.exit(1)
+
+
+# -- logs ------------------------------------------------------------------------------------------
+
+
+def _lines_option(value: str) -> int | None:
+    if value == "all":
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        raise click.BadParameter("give a number of lines or 'all'") from None
+    if n < 0:
+        raise click.BadParameter("must not be negative")
+    return n
+
+
+# Negated query terms (`-healthcheck`) look like options: unknown ones pass through to QUERY, and
+# only `--help` (not `-h`) asks for help here.
+@cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
+@click.argument("query", nargs=-1, type=click.UNPROCESSED)
+@click.option("--grep", "grep", metavar="REGEX", help="Only messages matching this regular expression.")
+@click.option("--level", "level", metavar="LEVELS", help="error,warning  or  '>=warning'.")
+@click.option("--since", metavar="TIME", help="1h, 15m, 2d, or '2026-02-12 10:00' (local time).")
+@click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")
+@click.option("--lines", "-n", "lines", default="100", show_default=True, metavar="N|all", help="Print the last N.")
+@click.option("--service", "-s", "services", multiple=True, metavar="NAME", help="Only this service (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per record (see docs/cli.md).")
+@click.option("--raw", is_flag=True, help="Print each record's raw text as read.")
+@_store_options
+def logs(
+    query: tuple[str, ...],
+    grep: str | None,
+    level: str | None,
+    since: str | None,
+    until: str | None,
+    lines: str,
+    services: tuple[str, ...],
+    as_json: bool,
+    raw: bool,
+    store_path: str | None,
+    config_path: str | None,
+) -> None:
+    """Show stored records matching QUERY (see docs/query.md), oldest first."""
+    limit = _lines_option(lines)
+    parts = [compile_query(" ".join(query))]
+    if grep:
+        parts.append(grep_clause(grep))
+    if level:
+        parts.append(level_clause(level))
+    if services:
+        parts.append(service_clause(list(services)))
+    config = load_config(config_path)
+    if since or until:
+        parts.append(time_clause(since, until, tz=config.timezone))
+    where = and_all(parts)
+    _, store = _open(store_path, config_path, read_only=True)
+    out = click.get_text_stream("stdout")
+    colour = use_colour(sys.stdout)
+    try:
+        write = out.write
+        for record in store.search(where.where, where.params, limit):
+            if as_json:
+                write(format_json(record) + "\n")
+            elif raw:
+                write(record.raw + "\n")
+            else:
+                write(format_line(record, colour) + "\n")
+    finally:
+        store.close()
+
+
+# -- sql -------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("statement")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
+@_store_options
+def sql(statement: str, as_json: bool, store_path: str | None, config_path: str | None) -> None:
+    """Run a read-only SQL query on the store (tables: records, checkpoints; see docs/store.md)."""
+    _, store = _open(store_path, config_path, read_only=True)
+    try:
+        columns, rows = store.sql(statement)
+    finally:
+        store.close()
+    if as_json:
+        for row in rows:
+            click.echo(orjson.dumps(dict(zip(columns, row, strict=True)), default=str).decode())
+        return
+    if use_colour(sys.stdout):
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*columns, show_lines=False)
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        Console().print(table)
+        return
+    click.echo("\t".join(columns))
+    for row in rows:
+        click.echo("\t".join("" if v is None else str(v) for v in row))
+
+
+def main() -> None:
+    """Console entry point: runs the CLI and turns every failure into one readable line."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except LoglensError as exc:
+        click.echo(f"loglens: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        # `loglens logs | head`: the reader left; not an error.
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as exc:
+        if os.environ.get("LOGLENS_DEBUG"):
+            raise
+        click.echo(f"loglens: unexpected {type(exc).__name__}: {exc} (set LOGLENS_DEBUG=1 for details)", err=True)
+        sys.exit(1)

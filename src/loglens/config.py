@@ -1,0 +1,181 @@
+"""`loglens.toml` → typed configuration, and where the store and config live.
+
+Every setting has a default, so no file at all is a valid configuration. Lookup order is the
+contract in DESIGN.md: `--config`, `$LOGLENS_CONFIG`, `./loglens.toml`, `$XDG_CONFIG_HOME/loglens/`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from loglens.errors import ConfigError
+from loglens.formats.level import LevelRule, level_from_name
+from loglens.sources.lines import DEFAULT_MAX_LINE_BYTES
+from loglens.store.duckdb import DEFAULT_MEMORY_LIMIT
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRule:
+    """A `[[sources]]` entry: settings for the files whose path matches `path` (a glob or a path)."""
+
+    path: str
+    format: str | None = None
+    service: str | None = None
+    timezone: tzinfo | None = None
+
+    def matches(self, file_path: str, display: str) -> bool:
+        """True when this rule applies to a file (matched on its resolved path or as it was given)."""
+        pattern = os.path.expanduser(self.path)
+        if not os.path.isabs(pattern):
+            pattern = os.path.abspath(pattern)
+        if fnmatch.fnmatch(file_path, pattern) or fnmatch.fnmatch(os.path.abspath(display), pattern):
+            return True
+        # A folder named in a rule covers everything under it.
+        folder = pattern.rstrip("/") + "/"
+        return file_path.startswith(folder)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything loglens reads from `loglens.toml`, with defaults."""
+
+    source_file: Path | None = None
+    store_path: Path | None = None
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    timezone: tzinfo | None = None
+    sources: tuple[SourceRule, ...] = ()
+    level_rules: tuple[LevelRule, ...] = field(default=())
+
+    def rule_for(self, file_path: str, display: str) -> SourceRule | None:
+        """The first `[[sources]]` entry matching a file, if any."""
+        for rule in self.sources:
+            if rule.matches(file_path, display):
+                return rule
+        return None
+
+
+def _xdg(var: str, default: str) -> Path:
+    value = os.environ.get(var)
+    return Path(value) if value else Path.home() / default
+
+
+def find_config_file(explicit: str | None) -> Path | None:
+    """The config file to read, by the documented lookup order (None: run on defaults)."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"config file {explicit} does not exist")
+        return path
+    env = os.environ.get("LOGLENS_CONFIG")
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ConfigError(f"$LOGLENS_CONFIG points at {env}, which does not exist")
+        return path
+    for candidate in (Path("loglens.toml"), _xdg("XDG_CONFIG_HOME", ".config") / "loglens" / "loglens.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def resolve_store_path(explicit: str | None, config: Config) -> Path:
+    """Where the store lives: `--store`, `$LOGLENS_STORE`, `[store] path`, then the XDG data folder."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("LOGLENS_STORE")
+    if env:
+        return Path(env).expanduser()
+    if config.store_path is not None:
+        return config.store_path
+    return _xdg("XDG_DATA_HOME", ".local/share") / "loglens" / "loglens.duckdb"
+
+
+def parse_timezone(name: str, where: str) -> tzinfo | None:
+    """A zone name (`UTC`, `Europe/Berlin`, `local`) as a tzinfo; `local` gives None (the machine's zone)."""
+    if name.lower() == "local":
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: unknown time zone {name!r} (use an IANA name such as 'Europe/Berlin')") from None
+
+
+def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{key}] must be a table")
+    return value
+
+
+def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Config:
+    """Builds a Config from parsed TOML, naming the file and key of anything wrong."""
+    where = str(source_file) if source_file else "config"
+    from loglens.formats import format_names
+
+    store = _table(data, "store", where)
+    ingest = _table(data, "ingest", where)
+    levels = _table(data, "levels", where)
+    store_path = Path(os.path.expanduser(str(store["path"]))) if "path" in store else None
+    max_line = ingest.get("max_line_bytes", DEFAULT_MAX_LINE_BYTES)
+    if not isinstance(max_line, int) or max_line < 1024:
+        raise ConfigError(f"{where}: [ingest] max_line_bytes must be an integer ≥ 1024")
+    tz = parse_timezone(str(ingest["timezone"]), f"{where} [ingest]") if "timezone" in ingest else None
+
+    rules: list[SourceRule] = []
+    for i, entry in enumerate(data.get("sources", [])):
+        here = f"{where} [[sources]] #{i + 1}"
+        if not isinstance(entry, dict) or "path" not in entry:
+            raise ConfigError(f"{here}: each source needs a `path`")
+        fmt = entry.get("format")
+        if fmt is not None and fmt not in format_names():
+            raise ConfigError(f"{here}: unknown format {fmt!r}; choose one of: {', '.join(format_names())}")
+        zone = parse_timezone(str(entry["timezone"]), here) if "timezone" in entry else None
+        rules.append(SourceRule(str(entry["path"]), fmt, entry.get("service"), zone))
+
+    level_rules: list[LevelRule] = []
+    for i, entry in enumerate(levels.get("rules", [])):
+        here = f"{where} [[levels.rules]] #{i + 1}"
+        if not isinstance(entry, dict) or "pattern" not in entry or "level" not in entry:
+            raise ConfigError(f"{here}: each rule needs `pattern` and `level`")
+        level = level_from_name(str(entry["level"]))
+        if level is None:
+            raise ConfigError(f"{here}: unknown level {entry['level']!r}")
+        try:
+            pattern = re.compile(str(entry["pattern"]), 0 if entry.get("case_sensitive") else re.IGNORECASE)
+        except re.error as exc:
+            raise ConfigError(f"{here}: invalid regex {entry['pattern']!r}: {exc}") from None
+        level_rules.append(LevelRule(pattern, level))
+
+    return Config(
+        source_file=source_file,
+        store_path=store_path,
+        memory_limit=str(store.get("memory_limit", DEFAULT_MEMORY_LIMIT)),
+        max_line_bytes=max_line,
+        timezone=tz,
+        sources=tuple(rules),
+        level_rules=tuple(level_rules),
+    )
+
+
+def load_config(explicit: str | None = None) -> Config:
+    """Reads the config file found by the lookup order, or returns the defaults when there is none."""
+    path = find_config_file(explicit)
+    if path is None:
+        return Config()
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    return parse_config(data, path)

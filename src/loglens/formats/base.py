@@ -1,0 +1,55 @@
+"""What a log format is to the pipeline: a sniffer for event starts and a batch parser.
+
+Formats register in `registry()` (see `formats/__init__.py`); detection and forcing a format by name
+in `loglens.toml` both go through it, so a format that is not registered cannot be used or documented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import ClassVar, Protocol
+
+from loglens.formats.level import LevelClassifier
+from loglens.formats.timestamp import TimestampParser
+from loglens.record import Record
+
+
+@dataclass(slots=True)
+class SourceContext:
+    """What a parser knows about the source its events come from.
+
+    `service` and `host` are fallbacks: a format that carries its own (a JSON `service` field, a
+    syslog host) uses those instead. `observed_ns` is when the events were read; it is the timestamp
+    of an event that carries none.
+    """
+
+    source: str
+    service: str
+    host: str | None
+    observed_ns: int
+    timestamps: TimestampParser
+    levels: LevelClassifier
+    tz: tzinfo | None = None
+    max_event_bytes: int = 256 * 1024
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class LogFormat(Protocol):
+    """A format: recognises the first line of an event and turns events into Records.
+
+    `multiline` formats (Python tracebacks, Java stack traces) own every line that does not start an
+    event: framing joins such lines onto the event before them. Single-line formats get one event per
+    physical line; a line they cannot parse becomes a Record with `parse_error` set.
+    """
+
+    name: ClassVar[str]
+    multiline: ClassVar[bool]
+
+    def sniff(self, line: str) -> bool:
+        """True when `line` is the first (or only) line of an event in this format."""
+        ...
+
+    def parse(self, events: list[str], ctx: SourceContext) -> list[Record]:
+        """One Record per event, in order; never raises for bad input (sets `parse_error`)."""
+        ...

@@ -1,0 +1,114 @@
+"""The fallback format: any text, one event per line plus the indented or trace lines that follow it.
+
+Picks up a leading timestamp and level token when a line has them; otherwise the level is guessed
+from the message's words. Never sets `parse_error`: plain text is, by definition, always parsed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from loglens.formats.base import SourceContext
+from loglens.formats.level import level_from_name
+from loglens.record import Record
+
+__all__ = ["PlainTextFormat"]
+
+# Unindented lines that still continue the event before them: Java/Python trace furniture. A Python
+# traceback's first line comes after the line that logged it, so `Traceback …` continues too.
+_CONTINUATION_STARTS = (
+    "at ",
+    "Caused by:",
+    "Suppressed:",
+    "...",
+    "Traceback (most recent call last):",
+    "During handling of the above exception",
+    "The above exception was the direct cause",
+)
+# An exception line closing a traceback (`KeyError: 'x'`, `java.net.SocketTimeoutException: …`).
+# A bare `Error: disk full` is not one (nothing before `Error`), nor is `app.Main: started` (one dot):
+# those are ordinary messages and must start their own events.
+_EXCEPTION_LINE = re.compile(
+    r"[A-Za-z_$][\w.$]*(?:Error|Exception|Exit|Interrupt|Throwable|Failure|Warning)(?::|$)"
+    r"|(?:[a-z_][\w$]*\.){2,}[A-Z][\w$]*(?::\s|$)"
+).match
+# A level token: bracketed in any case (`[error]`, `<warn>`, `(INFO)`), all capitals (`ERROR`, `W`),
+# or any case with a colon (`error:`, `Warning:`). A capitalised word without a colon (`Error
+# connecting…`) is the message's first word, not a level.
+_LEVEL_TOKEN = re.compile(
+    r"(?:\[([A-Za-z]{1,9})\]|<([A-Za-z]{1,9})>|\(([A-Za-z]{1,9})\)|([A-Z]{1,9}):?|([A-Za-z]{2,9}):)(?=\s|$)"
+).match
+_AFTER_STAMP = " \t]|-:,"
+
+
+class PlainTextFormat:
+    """Free text: an event is a line plus the continuation lines (indented, trace-like, blank) after it.
+
+    sniff is False on a continuation line: empty or blank, starting with whitespace, `at `,
+    `Caused by:`, `Suppressed:`, `...` (`... 12 more`), `Traceback (most recent call last):`, a Python
+    chaining phrase, a closing bracket (the tail of a pretty-printed JSON/dict dump), or an exception
+    line (`ValueError: bad`, `a.b.SomeClass: text`); True on every other line.
+
+    parse: an optional leading timestamp (through `ctx.timestamps.parse_prefix`, else the observation
+    time), then an optional level token (`ERROR`, `[error]`, `<warn>`, `W`, `error:`; a single capital
+    letter only after a timestamp, so that "I think…" keeps its "I"), else the level the classifier
+    guesses from the message. The message is the rest of the first line; continuation lines go to
+    `fields["stack"]`.
+    """
+
+    name: ClassVar[str] = "plain"
+    multiline: ClassVar[bool] = True
+
+    def sniff(self, line: str) -> bool:
+        """True when `line` starts an event (it does not look like the continuation of one)."""
+        c = line[:1]
+        if not c or c in " \t\r\f\v}])":
+            return False
+        if c in "aCS.TD" and line.startswith(_CONTINUATION_STARTS):
+            return False
+        return _EXCEPTION_LINE(line) is None
+
+    def parse(self, events: list[str], ctx: SourceContext) -> list[Record]:
+        """One Record per event; plain text is never a parse error."""
+        prefix = ctx.timestamps.parse_prefix
+        classify = ctx.levels.classify
+        observed = ctx.observed_ns
+        service = ctx.service
+        source = ctx.source
+        host = ctx.host
+        token_match = _LEVEL_TOKEN
+        out: list[Record] = []
+        append = out.append
+        for event in events:
+            nl = event.find("\n")
+            header = event if nl < 0 else event[:nl]
+            found = prefix(header) if header[:1].isalnum() or header[:1] == "[" else None
+            if found is not None:
+                ts, end = found
+                rest = header[end:].lstrip(_AFTER_STAMP)
+            else:
+                ts = observed
+                rest = header.strip()
+            level = None
+            if found is not None and header[1:2].isdigit() and header[0] in "IWEF":
+                # glog (`E1121 09:00:06.123456 …`): the level letter is glued to the stamp.
+                level = level_from_name(header[0])
+            m = None if level is not None else token_match(rest)
+            if m is not None:
+                name = m.group(m.lastindex or 0)
+                # A lone capital is a level only after a stamp (glog-style `W`); else it is a word.
+                if len(name) > 1 or found is not None or m.lastindex != 4:
+                    level = level_from_name(name)
+                if level is not None:
+                    rest = rest[m.end() :].lstrip(" \t:|-")
+            message = rest.rstrip()
+            if level is None:
+                level = classify(message)
+            fields = None
+            if nl >= 0:
+                stack = event[nl + 1 :]
+                if stack.strip():
+                    fields = {"stack": stack}
+            append(Record(ts, observed, service, source, message, event, level, host, None, fields))
+        return out

@@ -1,0 +1,319 @@
+"""The ingest pipeline: sources → framing → parsing → store, in batches, with the writer overlapping.
+
+The calling thread reads and parses; a single writer thread turns batches into Arrow and inserts them
+(DuckDB releases the GIL while it writes). A bounded queue between them is the backpressure: when the
+store falls behind, reading waits instead of buffering without limit.
+"""
+
+from __future__ import annotations
+
+import gc
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from loglens.config import Config
+from loglens.formats import format_by_name, registry
+from loglens.formats.base import LogFormat, SourceContext
+from loglens.formats.detect import detect_format
+from loglens.formats.level import LevelClassifier
+from loglens.formats.multiline import EventFramer
+from loglens.formats.timestamp import TimestampParser
+from loglens.record import Record
+from loglens.sources.file import (
+    Checkpoint,
+    FoundFile,
+    SkippedFile,
+    discover,
+    open_at_checkpoint,
+    service_from_path,
+)
+from loglens.sources.lines import LineReader, decode_lines
+from loglens.sources.stdin import PrefixedStream
+from loglens.store.base import Store
+
+DETECT_BYTES = 64 * 1024
+WRITER_QUEUE_BATCHES = 4
+COMMIT_RECORDS = 250_000
+"""A bulk load commits about this often: big transactions let DuckDB skip its write-ahead log."""
+
+ProgressCallback = Callable[[int, int], None]
+"""Called after each batch with (bytes read so far, records parsed so far)."""
+
+
+@dataclass(slots=True)
+class SourceReport:
+    """What ingesting one source did."""
+
+    display: str
+    format: str = ""
+    records: int = 0
+    bytes: int = 0
+    parse_errors: int = 0
+    truncated: int = 0
+    resumed_at: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one `ingest` run did, for the closing line and the exit code."""
+
+    sources: list[SourceReport] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def records(self) -> int:
+        """Records stored in this run."""
+        return sum(s.records for s in self.sources)
+
+    @property
+    def bytes(self) -> int:
+        """Bytes read in this run."""
+        return sum(s.bytes for s in self.sources)
+
+    @property
+    def errors(self) -> list[SourceReport]:
+        """Sources that could not be read to their end."""
+        return [s for s in self.sources if s.error]
+
+    @property
+    def nothing_read(self) -> bool:
+        """True when the run was asked to read something and could read none of it (exit code 1)."""
+        readable = [s for s in self.sources if s.error is None or s.bytes > 0]
+        return not readable and bool(self.sources or self.skipped)
+
+
+@contextmanager
+def bulk_allocation() -> Iterator[None]:
+    """Fewer garbage-collector passes while batches of short-lived records are made.
+
+    Parsing allocates millions of small objects that die a batch later; with the default threshold
+    the collector would rescan the live batches hundreds of times a second for no gain.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(200_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
+class StoreWriter:
+    """The single writer: a thread draining a bounded queue of (batch, checkpoint) into the store.
+
+    Batches are appended to one open transaction that commits every `commit_records` records and at
+    `close`; the newest checkpoint of each file commits with it, so a crash re-reads exactly what
+    was not committed.
+    """
+
+    _STOP = object()
+
+    def __init__(
+        self, store: Store, max_batches: int = WRITER_QUEUE_BATCHES, commit_records: int = COMMIT_RECORDS
+    ) -> None:
+        self._store = store
+        self._commit_records = commit_records
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max_batches)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="loglens-store-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, batch: Sequence[Record], checkpoint: Checkpoint | None = None) -> None:
+        """Queues a batch (blocking while the queue is full); re-raises a failure of the writer."""
+        if self._error is not None:
+            raise self._error
+        if batch or checkpoint is not None:
+            self._queue.put((batch, checkpoint))
+
+    def close(self) -> None:
+        """Waits until everything queued is committed; re-raises a failure of the writer."""
+        self._queue.put(self._STOP)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        store = self._store
+        pending: dict[str, Checkpoint] = {}
+        while True:
+            item = self._queue.get()
+            if item is self._STOP:
+                break
+            if self._error is not None:
+                continue  # keep draining so producers never block on a dead writer
+            batch, checkpoint = item  # type: ignore[misc]
+            try:
+                store.append(batch)
+                if checkpoint is not None:
+                    pending[checkpoint.path] = checkpoint
+                if store.uncommitted >= self._commit_records:
+                    store.commit(list(pending.values()))
+                    pending.clear()
+            except BaseException as exc:
+                self._error = exc
+        if self._error is None:
+            try:
+                store.commit(list(pending.values()))
+            except BaseException as exc:
+                self._error = exc
+
+
+class Ingestor:
+    """Reads sources into a store: the engine behind `loglens ingest`.
+
+    Args:
+        store: where records go (one writer: this object's thread).
+        config: source rules (forced formats, services, zones), level rules, line limits.
+        progress: optional callback after each batch.
+    """
+
+    def __init__(self, store: Store, config: Config, progress: ProgressCallback | None = None) -> None:
+        self._store = store
+        self._config = config
+        self._progress = progress
+        self._levels = LevelClassifier(config.level_rules)
+        self._host = socket.gethostname()
+        self._formats: list[LogFormat] = list(registry().values())
+        self._fallback = registry()["plain"]
+        self._bytes_done = 0
+        self._records_done = 0
+
+    # -- entry points ----------------------------------------------------------------------------
+
+    def ingest_paths(self, paths: list[str], from_start: bool = False) -> IngestReport:
+        """Ingests files, globs and folders; each file resumes from its checkpoint unless `from_start`."""
+        started = time.monotonic()
+        found, skipped = discover(paths)
+        report = IngestReport(skipped=skipped)
+        writer = StoreWriter(self._store)
+        try:
+            with bulk_allocation():
+                for item in found:
+                    report.sources.append(self._ingest_file(item, writer, from_start))
+        finally:
+            writer.close()
+        report.seconds = time.monotonic() - started
+        return report
+
+    def ingest_stream(self, stream: BinaryIO, display: str = "-", service: str = "stdin") -> IngestReport:
+        """Ingests a stream (stdin) to its end; there is no checkpoint for a pipe."""
+        started = time.monotonic()
+        report = IngestReport()
+        writer = StoreWriter(self._store)
+        source = SourceReport(display)
+        try:
+            head = stream.read(DETECT_BYTES)
+            rule = self._config.rule_for(display, display)
+            fmt = self._choose_format(head, rule.format if rule else None)
+            ctx = self._context(display, (rule.service if rule else None) or service, rule, time.time_ns())
+            with bulk_allocation():
+                    self._pump(PrefixedStream(head, stream), 0, fmt, ctx, writer, source, None)
+        except OSError as exc:
+            source.error = exc.strerror or str(exc)
+        finally:
+            writer.close()
+        report.sources.append(source)
+        report.seconds = time.monotonic() - started
+        return report
+
+    # -- one source ------------------------------------------------------------------------------
+
+    def _ingest_file(self, found: FoundFile, writer: StoreWriter, from_start: bool) -> SourceReport:
+        source = SourceReport(found.display)
+        try:
+            opened = open_at_checkpoint(found, self._store.checkpoint(str(found.path)), from_start)
+        except PermissionError:
+            source.error = "permission denied"
+            return source
+        except FileNotFoundError:
+            source.error = "vanished before it could be read"
+            return source
+        except (OSError, EOFError) as exc:
+            source.error = f"cannot read: {exc}"
+            return source
+        with opened.stream:
+            source.resumed_at = opened.start_offset
+            rule = self._config.rule_for(str(found.path), found.display)
+            fmt = self._choose_format(opened.head, rule.format if rule else None)
+            service = (rule.service if rule else None) or service_from_path(found.display)
+            ctx = self._context(found.display, service, rule, opened.mtime_ns)
+            try:
+                self._pump(opened.stream, opened.start_offset, fmt, ctx, writer, source, opened.checkpoint)
+            except (OSError, EOFError) as exc:
+                source.error = f"stopped reading after {source.bytes} bytes: {exc}"
+        return source
+
+    def _choose_format(self, head: bytes, forced: str | None) -> LogFormat:
+        if forced:
+            return format_by_name(forced)
+        cut = head.rfind(b"\n")
+        lines, _ = decode_lines(head[:cut] if cut > 0 else head)
+        return detect_format(lines, self._formats, self._fallback).fmt
+
+    def _context(self, display: str, service: str, rule: object, reference_ns: int) -> SourceContext:
+        tz = getattr(rule, "timezone", None) or self._config.timezone
+        return SourceContext(
+            source=display,
+            service=service,
+            host=self._host,
+            observed_ns=time.time_ns(),
+            timestamps=TimestampParser(tz=tz, reference_ns=reference_ns),
+            levels=self._levels,
+            tz=tz,
+            max_event_bytes=self._config.max_line_bytes,
+        )
+
+    def _pump(
+        self,
+        stream: BinaryIO,
+        start: int,
+        fmt: LogFormat,
+        ctx: SourceContext,
+        writer: StoreWriter,
+        source: SourceReport,
+        make_checkpoint: Callable[[int], Checkpoint] | None,
+    ) -> None:
+        """Reads `stream` to its end through framing and parsing into the writer.
+
+        Each batch carries a checkpoint just before the event still open in the framer, so that a
+        crash between batches re-reads that event instead of losing or doubling it.
+        """
+        source.format = fmt.name
+        framer = EventFramer(fmt, ctx.max_event_bytes)
+        reader = LineReader(stream, start, self._config.max_line_bytes)
+        parse = fmt.parse
+        accounted = start
+        try:
+            for chunk in reader:
+                events = framer.feed(chunk.lines)
+                ctx.observed_ns = time.time_ns()
+                records = parse(events, ctx) if events else []
+                checkpoint = None
+                if make_checkpoint is not None and chunk.exact:
+                    checkpoint = make_checkpoint(chunk.end_offset - framer.pending_bytes())
+                self._account(source, records, chunk.end_offset - accounted)
+                accounted = chunk.end_offset
+                writer.put(records, checkpoint)
+        finally:
+            # Whatever was read before an error is still stored, and the checkpoint says how far.
+            records = parse(framer.flush(), ctx)
+            self._account(source, records, reader.consumed - accounted)
+            final = make_checkpoint(reader.consumed) if make_checkpoint and reader.consumed > start else None
+            writer.put(records, final)
+            source.truncated = reader.truncated + framer.dropped_lines
+
+    def _account(self, source: SourceReport, records: list[Record], new_bytes: int) -> None:
+        source.records += len(records)
+        source.bytes += new_bytes
+        source.parse_errors += sum(1 for r in records if r.parse_error is not None)
+        self._bytes_done += new_bytes
+        self._records_done += len(records)
+        if self._progress is not None:
+            self._progress(self._bytes_done, self._records_done)

@@ -1,0 +1,1 @@
+"""Sources: where raw bytes come from (files, stdin; later journald, syslog, HTTP)."""

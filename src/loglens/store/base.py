@@ -1,0 +1,65 @@
+"""The `Store` protocol every backend implements, so commands never depend on one engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from loglens.record import Record
+from loglens.sources.file import Checkpoint
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A record as read back from a store: the columns `loglens logs` prints."""
+
+    id: int
+    ts: int
+    service: str
+    host: str | None
+    pid: int | None
+    level: str
+    message: str
+    raw: str
+    source: str
+    template_id: str | None
+    fields: dict[str, Any] | None
+    parse_error: str | None
+
+
+class Store(Protocol):
+    """Where records and file checkpoints live. One writer per store; readers may be many."""
+
+    def write(self, batch: Sequence[Record], checkpoint: Checkpoint | None = None) -> None:
+        """Appends `batch` and, in the same transaction, saves `checkpoint` (records acknowledged = on disk)."""
+        ...
+
+    def append(self, batch: Sequence[Record]) -> None:
+        """Adds `batch` to the open transaction; nothing is durable until `commit`."""
+        ...
+
+    def commit(self, checkpoints: Sequence[Checkpoint] = ()) -> None:
+        """Makes everything appended since the last commit durable, with these checkpoints."""
+        ...
+
+    @property
+    def uncommitted(self) -> int:
+        """Records appended since the last commit."""
+        ...
+
+    def checkpoint(self, path: str) -> Checkpoint | None:
+        """The last checkpoint saved for a file path, if any."""
+        ...
+
+    def search(self, where: str, params: Sequence[object], limit: int | None) -> list[StoredRecord]:
+        """The newest `limit` (None: all) records matching a compiled query, returned oldest first."""
+        ...
+
+    def sql(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Runs one read-only SQL statement; raises ReadOnlyError for anything that would write."""
+        ...
+
+    def close(self) -> None:
+        """Flushes and releases the store."""
+        ...

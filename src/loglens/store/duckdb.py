@@ -1,0 +1,327 @@
+"""The embedded default store: one DuckDB file, written through Arrow batches by a single writer.
+
+DuckDB takes an exclusive lock on a file opened read-write, so exactly one process (the CLI command
+or, later, the daemon) owns a store at a time. `memory_limit` keeps a long ingest's memory bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from loglens.errors import ReadOnlyError, StoreError
+from loglens.record import LABEL_OF, Record
+from loglens.sources.file import Checkpoint
+from loglens.store.base import StoredRecord
+from loglens.store.schema import CURRENT_VERSION, MIGRATIONS, RECORD_COLUMNS, SCHEMA_VERSION_KEY
+
+DEFAULT_MEMORY_LIMIT = "160MB"
+_READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
+_SEARCH_COLUMNS = "id, epoch_ns(ts) AS ts, service, host, pid, level, message, raw, source, template_id, fields, parse_error"
+_FETCH_ROWS = 10_000
+
+_ARROW_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("ts", pa.timestamp("ns")),
+        ("observed_ts", pa.timestamp("ns")),
+        ("service", pa.string()),
+        ("host", pa.string()),
+        ("source", pa.string()),
+        ("pid", pa.int32()),
+        ("level", pa.string()),
+        ("severity", pa.uint8()),
+        ("message", pa.string()),
+        ("raw", pa.string()),
+        ("fields", pa.string()),
+        ("trace_id", pa.string()),
+        ("span_id", pa.string()),
+        ("template_id", pa.string()),
+        ("params", pa.list_(pa.string())),
+        ("category", pa.string()),
+        ("parse_error", pa.string()),
+    ]
+)
+assert tuple(_ARROW_SCHEMA.names) == RECORD_COLUMNS
+
+
+def _dump_fields(fields: dict[str, Any] | None) -> str | None:
+    if not fields:
+        return None
+    return orjson.dumps(fields, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+
+
+def records_to_arrow(batch: Sequence[Record], first_id: int) -> pa.Table:
+    """Columns of `batch` as an Arrow table in the `records` layout, ids counting from `first_id`."""
+    n = len(batch)
+    levels = [r.level for r in batch]
+    columns = [
+        pa.array(range(first_id, first_id + n), pa.int64()),
+        pa.array([r.ts for r in batch], pa.timestamp("ns")),
+        pa.array([r.observed_ts for r in batch], pa.timestamp("ns")),
+        pa.array([r.service for r in batch], pa.string()),
+        pa.array([r.host for r in batch], pa.string()),
+        pa.array([r.source for r in batch], pa.string()),
+        pa.array([r.pid for r in batch], pa.int32()),
+        pa.array([LABEL_OF[lv] for lv in levels], pa.string()),
+        pa.array(levels, pa.uint8()),
+        pa.array([r.message for r in batch], pa.string()),
+        pa.array([r.raw for r in batch], pa.string()),
+        pa.array([_dump_fields(r.fields) for r in batch], pa.string()),
+        pa.array([r.trace_id for r in batch], pa.string()),
+        pa.array([r.span_id for r in batch], pa.string()),
+        pa.array([r.template_id for r in batch], pa.string()),
+        pa.array([r.params for r in batch], pa.list_(pa.string())),
+        pa.array([r.category for r in batch], pa.string()),
+        pa.array([r.parse_error for r in batch], pa.string()),
+    ]
+    return pa.Table.from_arrays(columns, schema=_ARROW_SCHEMA)
+
+
+class DuckDBStore:
+    """A loglens store in one DuckDB file (see docs/store.md for its tables).
+
+    Args:
+        path: the database file; its folder is created when missing.
+        read_only: open without the write lock (fails while another process writes the file).
+        memory_limit: DuckDB's own cap on buffers and caches, so that RSS stays bounded.
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        config = {"memory_limit": memory_limit, "preserve_insertion_order": "false", "threads": "2"}
+        try:
+            if not read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            elif not self.path.exists():
+                raise StoreError(f"no loglens store at {self.path}: ingest something first (`loglens ingest PATH`)")
+            self._con = duckdb.connect(str(self.path), read_only=read_only, config=config)
+        except duckdb.IOException as exc:
+            raise StoreError(f"cannot open the store {self.path}: {exc}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot create the store folder {self.path.parent}: {exc.strerror}") from None
+        if read_only:
+            self._check_version()
+        else:
+            self._migrate()
+        self._next_id = self._max_id() + 1
+        # DuckDB connections refuse concurrent calls: the writer thread gets its own, readers take cursors.
+        self._writer = self._con.cursor()
+        self._in_transaction = False
+        self._uncommitted = 0
+
+    # -- schema ----------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        con = self._con
+        con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+        row = con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]).fetchone()
+        version = int(row[0]) if row else 0
+        if version > CURRENT_VERSION:
+            raise StoreError(
+                f"the store {self.path} has schema version {version}, newer than this loglens "
+                f"understands ({CURRENT_VERSION}): upgrade loglens"
+            )
+        for number, statements in MIGRATIONS:
+            if number <= version:
+                continue
+            con.execute("BEGIN TRANSACTION")
+            for statement in statements:
+                con.execute(statement)
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", [SCHEMA_VERSION_KEY, str(number)]
+            )
+            con.execute("COMMIT")
+
+    def _check_version(self) -> None:
+        try:
+            row = self._con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]).fetchone()
+        except duckdb.CatalogException:
+            raise StoreError(f"{self.path} is not a loglens store (no meta table)") from None
+        if row is None or int(row[0]) != CURRENT_VERSION:
+            found = row[0] if row else "none"
+            raise StoreError(
+                f"the store {self.path} has schema version {found}, this loglens expects {CURRENT_VERSION}: "
+                "open it once with a writing command (`loglens ingest`) to migrate it"
+            )
+
+    @property
+    def schema_version(self) -> int:
+        """The migration number the store is at."""
+        row = self._con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]).fetchone()
+        return int(row[0]) if row else 0
+
+    def _max_id(self) -> int:
+        row = self._con.execute("SELECT COALESCE(max(id), 0) FROM records").fetchone()
+        return int(row[0]) if row else 0
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def write(self, batch: Sequence[Record], checkpoint: Checkpoint | None = None) -> None:
+        """Appends `batch` and saves `checkpoint` in one transaction: both land, or neither."""
+        self.append(batch)
+        self.commit([checkpoint] if checkpoint is not None else [])
+
+    def append(self, batch: Sequence[Record]) -> None:
+        """Adds `batch` to the open transaction (opening one if needed); durable only after `commit`.
+
+        Bulk loads append many batches per commit: DuckDB then writes whole compressed row groups
+        straight to the file instead of every row to the write-ahead log first, at half the cost.
+        """
+        if self.read_only:
+            raise ReadOnlyError("this store was opened read-only")
+        if not batch:
+            return
+        con = self._writer
+        table = records_to_arrow(batch, self._next_id)
+        if not self._in_transaction:
+            con.execute("BEGIN TRANSACTION")
+            self._in_transaction = True
+        try:
+            con.register("_incoming", table)
+            try:
+                con.execute("INSERT INTO records SELECT * FROM _incoming")
+            finally:
+                con.unregister("_incoming")
+        except BaseException:
+            self.rollback()
+            raise
+        self._next_id += len(batch)
+        self._uncommitted += len(batch)
+
+    @property
+    def uncommitted(self) -> int:
+        """Records appended since the last commit."""
+        return self._uncommitted
+
+    def commit(self, checkpoints: Sequence[Checkpoint] = ()) -> None:
+        """Saves `checkpoints` with everything appended since the last commit, atomically."""
+        if self.read_only:
+            raise ReadOnlyError("this store was opened read-only")
+        con = self._writer
+        if not self._in_transaction:
+            if not checkpoints:
+                return
+            con.execute("BEGIN TRANSACTION")
+        try:
+            for checkpoint in checkpoints:
+                con.execute(
+                    'INSERT OR REPLACE INTO checkpoints (path, inode, "offset", fingerprint, fingerprint_len, '
+                    "updated_at) VALUES (?, ?, ?, ?, ?, now())",
+                    [
+                        checkpoint.path,
+                        checkpoint.inode,
+                        checkpoint.offset,
+                        checkpoint.fingerprint,
+                        checkpoint.fingerprint_len,
+                    ],
+                )
+            con.execute("COMMIT")
+        except BaseException:
+            self._in_transaction = True
+            self.rollback()
+            raise
+        self._in_transaction = False
+        self._uncommitted = 0
+
+    def rollback(self) -> None:
+        """Drops everything appended since the last commit."""
+        if self._in_transaction:
+            self._writer.execute("ROLLBACK")
+            self._in_transaction = False
+            self._next_id -= self._uncommitted
+            self._uncommitted = 0
+
+    def checkpoint(self, path: str) -> Checkpoint | None:
+        """The last checkpoint saved for `path` (as resolved by discovery)."""
+        row = self._con.cursor().execute(
+            'SELECT path, inode, "offset", fingerprint, fingerprint_len FROM checkpoints WHERE path = ?', [path]
+        ).fetchone()
+        if row is None:
+            return None
+        return Checkpoint(str(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4]))
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """How many records the store holds."""
+        row = self._con.cursor().execute("SELECT count(*) FROM records").fetchone()
+        return int(row[0]) if row else 0
+
+    def search(self, where: str, params: Sequence[object], limit: int | None) -> Iterator[StoredRecord]:
+        """Records matching `where` oldest first: the newest `limit` of them, or all when None.
+
+        With no limit the rows are streamed in chunks, so `--lines all` over millions of records
+        does not materialise them.
+        """
+        con = self._con.cursor()
+        if limit is not None:
+            rows = con.execute(
+                f"SELECT * FROM (SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} "
+                "ORDER BY ts DESC, id DESC LIMIT ?) ORDER BY ts, id",
+                [*params, limit],
+            ).fetchall()
+            yield from map(_stored, rows)
+            return
+        result = con.execute(f"SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} ORDER BY ts, id", list(params))
+        while True:
+            chunk = result.fetchmany(_FETCH_ROWS)
+            if not chunk:
+                break
+            yield from map(_stored, chunk)
+
+    def sql(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Runs one read-only statement (SELECT, EXPLAIN) and returns (column names, rows)."""
+        try:
+            statements = duckdb.extract_statements(statement)
+        except duckdb.Error as exc:
+            raise StoreError(f"SQL error: {exc}") from None
+        if len(statements) != 1:
+            raise ReadOnlyError(f"give exactly one SQL statement (got {len(statements)})")
+        kind = statements[0].type
+        if kind not in _READ_STATEMENTS:
+            raise ReadOnlyError(
+                f"`loglens sql` is read-only: {kind.name} statements are refused; use SELECT (see docs/store.md)"
+            )
+        try:
+            cursor = self._con.cursor()
+            result = cursor.execute(statement)
+            columns = [d[0] for d in (result.description or [])]
+            return columns, result.fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"SQL error: {exc}") from None
+
+    def close(self) -> None:
+        """Closes the connection (DuckDB checkpoints its WAL into the file); uncommitted appends are dropped."""
+        self.rollback()
+        self._writer.close()
+        self._con.close()
+
+
+def _stored(row: tuple[Any, ...]) -> StoredRecord:
+    fields = row[10]
+    return StoredRecord(
+        id=row[0],
+        ts=row[1],
+        service=row[2],
+        host=row[3],
+        pid=row[4],
+        level=row[5],
+        message=row[6],
+        raw=row[7],
+        source=row[8],
+        template_id=row[9],
+        fields=orjson.loads(fields) if fields else None,
+        parse_error=row[11],
+    )
+
+
+def open_store(path: str | Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> DuckDBStore:
+    """Opens (creating and migrating when writable) the store at `path`."""
+    return DuckDBStore(path, read_only=read_only, memory_limit=memory_limit)

@@ -1,0 +1,68 @@
+"""The store's schema as numbered migrations, applied in order and recorded in `meta`.
+
+A migration is appended, never edited: a store made by an older loglens is brought forward by the
+ones it has not seen yet. Column meanings are documented in docs/store.md (what `loglens sql` sees).
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION_KEY = "schema_version"
+
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            """CREATE TABLE IF NOT EXISTS records (
+                id BIGINT NOT NULL,
+                ts TIMESTAMP_NS NOT NULL,
+                observed_ts TIMESTAMP_NS NOT NULL,
+                service VARCHAR NOT NULL,
+                host VARCHAR,
+                source VARCHAR NOT NULL,
+                pid INTEGER,
+                level VARCHAR NOT NULL,
+                severity UTINYINT NOT NULL,
+                message VARCHAR NOT NULL,
+                raw VARCHAR NOT NULL,
+                fields JSON,
+                trace_id VARCHAR,
+                span_id VARCHAR,
+                template_id VARCHAR,
+                params VARCHAR[],
+                category VARCHAR,
+                parse_error VARCHAR
+            )""",
+            """CREATE TABLE IF NOT EXISTS checkpoints (
+                path VARCHAR PRIMARY KEY,
+                inode BIGINT NOT NULL,
+                "offset" BIGINT NOT NULL,
+                fingerprint VARCHAR NOT NULL,
+                fingerprint_len INTEGER NOT NULL,
+                updated_at TIMESTAMP NOT NULL
+            )""",
+        ],
+    ),
+]
+
+CURRENT_VERSION = MIGRATIONS[-1][0]
+
+RECORD_COLUMNS: tuple[str, ...] = (
+    "id",
+    "ts",
+    "observed_ts",
+    "service",
+    "host",
+    "source",
+    "pid",
+    "level",
+    "severity",
+    "message",
+    "raw",
+    "fields",
+    "trace_id",
+    "span_id",
+    "template_id",
+    "params",
+    "category",
+    "parse_error",
+)

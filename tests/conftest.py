@@ -1,0 +1,65 @@
+"""Shared fixtures: the shared data folder and a generated corpus (made once per test session)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    """`../shared` beside the repo, or $LOGLENS_SHARED."""
+    return Path(os.environ.get("LOGLENS_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 30k-line generated corpus with truth.json and templates.csv (skips where ../shared is absent)."""
+    gen = shared_dir() / "bench" / "gen_corpus.py"
+    if not gen.exists():
+        pytest.skip(f"{gen} not found: the shared corpus generator is needed (set LOGLENS_SHARED)")
+    out = tmp_path_factory.mktemp("corpus")
+    subprocess.run(
+        [sys.executable, str(gen), "--lines", "30000", "--seed", "1", "--out", str(out), "--quiet", "--jobs", "2"],
+        check=True,
+    )
+    return out
+
+
+@pytest.fixture
+def cli() -> "type[LoglensCli]":
+    """The real `loglens` CLI, run in a subprocess (UTC, no colour)."""
+    return LoglensCli
+
+
+class LoglensCli:
+    """Namespace for `run`: tests call `cli.run("logs", "--json", ...)`."""
+
+    @staticmethod
+    def run(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run_loglens(*args, stdin=stdin, env=env, check=check)
+
+
+def run_loglens(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
+                check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Runs the real `loglens` CLI in a subprocess (UTC, no colour), returning its output."""
+    full_env = {**os.environ, "TZ": "UTC", "NO_COLOR": "1", **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "loglens", *args],
+        input=stdin,
+        capture_output=True,
+        env=full_env,
+        check=False,
+    )
+    result = subprocess.CompletedProcess(
+        proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"loglens {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result

@@ -1,0 +1,120 @@
+"""Tests for loglens.store.duckdb: a real DuckDB file, migrations, atomic writes, read-only SQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from loglens.errors import ReadOnlyError, StoreError
+from loglens.record import Level, Record
+from loglens.sources.file import Checkpoint
+from loglens.store.duckdb import DuckDBStore
+from loglens.store.schema import CURRENT_VERSION
+
+
+def make_record(i: int, level: Level = Level.INFO, **kw: object) -> Record:
+    base = 1_763_683_200_000_000_000  # 2025-11-21T00:00:00Z
+    values: dict[str, object] = {
+        "ts": base + i * 1_000_000_123,
+        "observed_ts": base,
+        "service": "api",
+        "source": "api.log",
+        "message": f"message {i}",
+        "raw": f"raw {i}",
+        "level": level,
+    }
+    values.update(kw)
+    return Record(**values)  # type: ignore[arg-type]
+
+
+class TestDuckDBStore:
+    def test_write_and_search_round_trip(self, tmp_path: Path) -> None:
+        """Records written come back oldest first with ns timestamps, fields and levels intact."""
+        store = DuckDBStore(tmp_path / "s.duckdb")
+        store.write([make_record(i, fields={"a": {"b": i}}, pid=7) for i in range(5)])
+        rows = list(store.search("TRUE", [], 3))
+        assert [r.message for r in rows] == ["message 2", "message 3", "message 4"]
+        assert rows[0].ts == make_record(2).ts
+        assert rows[0].fields == {"a": {"b": 2}}
+        assert rows[0].pid == 7
+        assert [r.id for r in rows] == [3, 4, 5]
+        assert len(list(store.search("TRUE", [], None))) == 5
+        store.close()
+
+    def test_ids_continue_after_reopen(self, tmp_path: Path) -> None:
+        """Ids keep increasing across processes opening the same file."""
+        path = tmp_path / "s.duckdb"
+        store = DuckDBStore(path)
+        store.write([make_record(0), make_record(1)])
+        store.close()
+        store = DuckDBStore(path)
+        store.write([make_record(2)])
+        assert [r.id for r in store.search("TRUE", [], None)] == [1, 2, 3]
+        store.close()
+
+    def test_checkpoint_saved_with_batch(self, tmp_path: Path) -> None:
+        """A checkpoint is stored in the same transaction as its batch, and replaced by later ones."""
+        store = DuckDBStore(tmp_path / "s.duckdb")
+        store.write([make_record(0)], Checkpoint("/a.log", 5, 100, "ff", 10))
+        store.write([], Checkpoint("/a.log", 5, 200, "ff", 10))
+        assert store.checkpoint("/a.log") == Checkpoint("/a.log", 5, 200, "ff", 10)
+        assert store.checkpoint("/b.log") is None
+        store.close()
+
+    def test_schema_version_recorded(self, tmp_path: Path) -> None:
+        """A new store is migrated to the current schema version, and read-only opens check it."""
+        path = tmp_path / "s.duckdb"
+        DuckDBStore(path).close()
+        ro = DuckDBStore(path, read_only=True)
+        assert ro.schema_version == CURRENT_VERSION
+        ro.close()
+
+    def test_newer_schema_refused(self, tmp_path: Path) -> None:
+        """A store from a newer loglens is refused with a message saying to upgrade."""
+        path = tmp_path / "s.duckdb"
+        DuckDBStore(path).close()
+        con = duckdb.connect(str(path))
+        con.execute("UPDATE meta SET value = '999'")
+        con.close()
+        with pytest.raises(StoreError, match="upgrade loglens"):
+            DuckDBStore(path)
+
+    def test_missing_store_read_only(self, tmp_path: Path) -> None:
+        """Reading a store that does not exist says how to make one."""
+        with pytest.raises(StoreError, match="ingest something first"):
+            DuckDBStore(tmp_path / "none.duckdb", read_only=True)
+
+    def test_sql_is_read_only(self, tmp_path: Path) -> None:
+        """SELECT works; writes and multiple statements are refused with a clear error."""
+        path = tmp_path / "s.duckdb"
+        store = DuckDBStore(path)
+        store.write([make_record(0, level=Level.ERROR)])
+        store.close()
+        ro = DuckDBStore(path, read_only=True)
+        columns, rows = ro.sql("SELECT level, severity, count(*) AS n FROM records GROUP BY ALL")
+        assert columns == ["level", "severity", "n"]
+        assert rows == [("error", 17, 1)]
+        for bad in ("DELETE FROM records", "DROP TABLE records", "COPY records TO 'x.csv'", "SELECT 1; SELECT 2"):
+            with pytest.raises(ReadOnlyError):
+                ro.sql(bad)
+        with pytest.raises(StoreError, match="SQL error"):
+            ro.sql("SELECT nope FROM records")
+        ro.close()
+
+    def test_second_writer_gets_clear_error(self, tmp_path: Path) -> None:
+        """DuckDB's file lock surfaces as a StoreError naming the file, not a traceback."""
+        import subprocess
+        import sys
+
+        path = tmp_path / "s.duckdb"
+        store = DuckDBStore(path)
+        code = (
+            "from loglens.store.duckdb import DuckDBStore\n"
+            "from loglens.errors import StoreError\n"
+            f"try:\n    DuckDBStore({str(path)!r})\nexcept StoreError as e:\n    print('ERR', e)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        store.close()
+        assert out.startswith("ERR cannot open the store")
