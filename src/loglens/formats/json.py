@@ -44,7 +44,7 @@ _ROLE_CANDIDATES: Final[tuple[tuple[_Candidate, ...], ...]] = (
         ("app", None), ("application", None),
     ),
     # host
-    (("host", None), ("hostname", None), ("host", "name"), ("host.name", None)),
+    (("host", None), ("hostname", None), ("host", "name"), ("host", "hostname"), ("host.name", None)),
     # pid
     (("pid", None), ("process", "pid"), ("process.pid", None)),
     # trace id

@@ -108,6 +108,8 @@ class SyslogFormat:
                     continue
                 append(self._rfc5424_line(match, raw, ctx))
                 continue
+            # Every part of _BSD is optional and it ends in `(.*)` with DOTALL, so it always matches;
+            # whether the line really is syslog is decided just below.
             bsd_match = bsd(raw)
             pri, stamp, host, tag, pid, uptime, message = bsd_match.groups()  # type: ignore[union-attr]
             if pri is None and stamp is None:

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from loglens.formats.multiline import TRUNCATION_MARK
 
-DEFAULT_CHUNK_BYTES = 1 << 20
+DEFAULT_CHUNK_BYTES = 512 * 1024
 DEFAULT_MAX_LINE_BYTES = 256 * 1024
 
 

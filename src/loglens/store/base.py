@@ -35,8 +35,15 @@ class Store(Protocol):
         """Appends `batch` and, in the same transaction, saves `checkpoint` (records acknowledged = on disk)."""
         ...
 
-    def append(self, batch: Sequence[Record]) -> None:
-        """Adds `batch` to the open transaction; nothing is durable until `commit`."""
+    def prepare(self, batch: Sequence[Record]) -> Any:
+        """Converts records into the backend's bulk form; thread-safe (runs in the producer)."""
+        ...
+
+    def append(self, batch: Any) -> None:
+        """Adds a batch (records, or what `prepare` made of them) to the open transaction.
+
+        Nothing is durable until `commit`.
+        """
         ...
 
     def commit(self, checkpoints: Sequence[Checkpoint] = ()) -> None:
@@ -46,6 +53,10 @@ class Store(Protocol):
     @property
     def uncommitted(self) -> int:
         """Records appended since the last commit."""
+        ...
+
+    def rows_to_next_commit(self) -> int:
+        """How many more rows a bulk load should append before it commits (≥ 1)."""
         ...
 
     def checkpoint(self, path: str) -> Checkpoint | None:
