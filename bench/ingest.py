@@ -22,8 +22,15 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-LOG_FILES = ("nginx/access.log", "api/api.jsonl", "queue/queue.log", "worker/worker.log",
-             "billing/billing.log", "syslog/auth.log", "syslog/kernel.log")
+LOG_FILES = (
+    "nginx/access.log",
+    "api/api.jsonl",
+    "queue/queue.log",
+    "worker/worker.log",
+    "billing/billing.log",
+    "syslog/auth.log",
+    "syslog/kernel.log",
+)
 
 
 def run_measured(cmd: list[str]) -> tuple[float, int, str]:
@@ -50,13 +57,27 @@ def ensure_corpus(shared: Path, lines: int, seed: int, corpus: Path) -> dict[str
     if not gen.exists():
         sys.exit(f"{gen} not found: pass --shared pointing at the shared folder")
     print(f"generating a {lines:,}-line corpus in {corpus} …", flush=True)
-    subprocess.run([sys.executable, str(gen), "--lines", str(lines), "--seed", str(seed), "--out", str(corpus),
-                    "--quiet"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(gen),
+            "--lines",
+            str(lines),
+            "--seed",
+            str(seed),
+            "--out",
+            str(corpus),
+            "--quiet",
+        ],
+        check=True,
+    )
     return json.loads(truth_path.read_text())  # type: ignore[no-any-return]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
     parser.add_argument("--lines", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=42)
@@ -81,35 +102,59 @@ def main() -> None:
             stored = int(count.strip().splitlines()[-1])
         if stored != events:
             sys.exit(f"run {i + 1}: stored {stored:,} records, truth.json says {events:,} events")
-        runs.append({"seconds": seconds, "peak_rss_mb": rss / 1e6, "lines_per_s": physical / seconds,
-                     "events_per_s": events / seconds, "mb_per_s": size / 1e6 / seconds})
-        print(f"run {i + 1}: {seconds:.2f} s  {physical / seconds:,.0f} lines/s  {size / 1e6 / seconds:.1f} MB/s  "
-              f"peak RSS {rss / 1e6:.0f} MB", flush=True)
+        runs.append(
+            {
+                "seconds": seconds,
+                "peak_rss_mb": rss / 1e6,
+                "lines_per_s": physical / seconds,
+                "events_per_s": events / seconds,
+                "mb_per_s": size / 1e6 / seconds,
+            }
+        )
+        print(
+            f"run {i + 1}: {seconds:.2f} s  {physical / seconds:,.0f} lines/s  "
+            f"{size / 1e6 / seconds:.1f} MB/s  "
+            f"peak RSS {rss / 1e6:.0f} MB",
+            flush=True,
+        )
 
     peers: dict[str, float] = {}
     wc = [run_measured(["wc", "-l", *files])[0] for _ in range(args.runs)]
     peers["wc -l lines/s"] = physical / statistics.median(wc)
-    loop = "import sys\nn=0\nfor p in sys.argv[1:]:\n    with open(p, 'rb') as f:\n        for _ in f: n += 1\n"
+    loop = (
+        "import sys\nn=0\nfor p in sys.argv[1:]:\n    with open(p, 'rb') as f:\n        for _ in f: n += 1\n"
+    )
     py = [run_measured([sys.executable, "-c", loop, *files])[0] for _ in range(args.runs)]
     peers["python line loop lines/s"] = physical / statistics.median(py)
 
     median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     result = {
         "bench": "ingest",
-        "corpus": {"lines_requested": args.lines, "seed": args.seed, "physical_lines": physical, "events": events,
-                   "bytes": size},
+        "corpus": {
+            "lines_requested": args.lines,
+            "seed": args.seed,
+            "physical_lines": physical,
+            "events": events,
+            "bytes": size,
+        },
         "runs": runs,
         "median": median,
         "peers": peers,
         "ratios": {name: median["lines_per_s"] / value for name, value in peers.items()},
         "bar": {"lines_per_s": 100_000, "peak_rss_mb": 300},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"median of {args.runs}: {median['lines_per_s']:,.0f} lines/s, {median['mb_per_s']:.1f} MB/s, "
-          f"peak RSS {median['peak_rss_mb']:.0f} MB (bar: ≥100,000 lines/s, ≤300 MB)")
+    print(
+        f"median of {args.runs}: {median['lines_per_s']:,.0f} lines/s, {median['mb_per_s']:.1f} MB/s, "
+        f"peak RSS {median['peak_rss_mb']:.0f} MB (bar: ≥100,000 lines/s, ≤300 MB)"
+    )
     for name, value in peers.items():
         print(f"peer {name}: {value:,.0f}  (loglens is {median['lines_per_s'] / value:.3f}× of it)")
     print(f"wrote {args.out}")

@@ -25,14 +25,26 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip(f"{gen} not found: the shared corpus generator is needed (set LOGLENS_SHARED)")
     out = tmp_path_factory.mktemp("corpus")
     subprocess.run(
-        [sys.executable, str(gen), "--lines", "30000", "--seed", "1", "--out", str(out), "--quiet", "--jobs", "2"],
+        [
+            sys.executable,
+            str(gen),
+            "--lines",
+            "30000",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+            "--jobs",
+            "2",
+        ],
         check=True,
     )
     return out
 
 
 @pytest.fixture
-def cli() -> "type[LoglensCli]":
+def cli() -> type[LoglensCli]:
     """The real `loglens` CLI, run in a subprocess (UTC, no colour)."""
     return LoglensCli
 
@@ -41,13 +53,15 @@ class LoglensCli:
     """Namespace for `run`: tests call `cli.run("logs", "--json", ...)`."""
 
     @staticmethod
-    def run(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         return run_loglens(*args, stdin=stdin, env=env, check=check)
 
 
-def run_loglens(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
-                check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_loglens(
+    *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Runs the real `loglens` CLI in a subprocess (UTC, no colour), returning its output."""
     full_env = {**os.environ, "TZ": "UTC", "NO_COLOR": "1", **(env or {})}
     proc = subprocess.run(
@@ -58,7 +72,10 @@ def run_loglens(*args: str, stdin: bytes | None = None, env: dict[str, str] | No
         check=False,
     )
     result = subprocess.CompletedProcess(
-        proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+        proc.args,
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
     )
     if check and result.returncode != 0:
         raise AssertionError(f"loglens {' '.join(args)} exited {result.returncode}:\n{result.stderr}")

@@ -61,14 +61,20 @@ class TestLogs:
 
     def test_level_forms(self, store: Path) -> None:
         """--level takes a list or a >= threshold."""
-        assert {r["msg"] for r in logs(store, "--level", "error")} == {"connection refused to db", "job 2 failed"}
+        assert {r["msg"] for r in logs(store, "--level", "error")} == {
+            "connection refused to db",
+            "job 2 failed",
+        }
         at_least = [r["lvl"] for r in logs(store, "--level", ">=warning")]
         assert sorted(at_least) == ["error", "error", "warning", "warning"]
         assert len(logs(store, "--level", "error,warning")) == 4
 
     def test_query_grep_service_combined(self, store: Path) -> None:
         """A query, --grep and --service all apply together."""
-        assert [r["msg"] for r in logs(store, "service:api", "-healthcheck", "--grep", "^s")] == ["started", "slow request"]
+        assert [r["msg"] for r in logs(store, "service:api", "-healthcheck", "--grep", "^s")] == [
+            "started",
+            "slow request",
+        ]
         assert [r["msg"] for r in logs(store, "latency_ms:>1000")] == ["slow request"]
         assert [r["msg"] for r in logs(store, "http.status:>=500")] == ["connection refused to db"]
         assert [r["svc"] for r in logs(store, "--service", "worker", "--lines", "1")] == ["worker"]
@@ -76,9 +82,16 @@ class TestLogs:
     def test_since_until_and_lines(self, store: Path) -> None:
         """--since/--until bound the time (UTC here); --lines N keeps the newest N, printed oldest first."""
         got = logs(store, "--since", "2026-11-21 10:00:01", "--until", "2026-11-21 10:00:06")
-        assert [r["msg"] for r in got] == ["slow request", "connection refused to db", "healthcheck ok", "job 1 done"]
+        assert [r["msg"] for r in got] == [
+            "slow request",
+            "connection refused to db",
+            "healthcheck ok",
+            "job 1 done",
+        ]
         assert [r["msg"] for r in logs(store, "--lines", "2")] == ["job 2 failed", "retrying job 2"]
-        assert logs(store, "--since", "1h") == []  # the sample is from 2026-11-21, an hour before "now" is later
+        assert (
+            logs(store, "--since", "1h") == []
+        )  # the sample is from 2026-11-21, an hour before "now" is later
 
     def test_traceback_is_one_record(self, store: Path) -> None:
         """The Python traceback stays with its event and prints indented under it in text mode."""
@@ -111,7 +124,10 @@ class TestLogs:
             master, slave = pty.openpty()
             proc = subprocess.run(
                 [sys.executable, "-m", "loglens", "logs", "--store", str(store), "--lines", "3"],
-                stdout=slave, stderr=subprocess.PIPE, env={**os.environ, "TZ": "UTC", **env}, check=True,
+                stdout=slave,
+                stderr=subprocess.PIPE,
+                env={**os.environ, "TZ": "UTC", **env},
+                check=True,
             )
             os.close(slave)
             data = b""
@@ -189,7 +205,9 @@ class TestIngest:
             fh.write(b'{"msg":"' + b"x" * 5_000_000 + b'"}\n')
             fh.write(APP[1].encode() + b"\n")
         path = tmp_path / "s.duckdb"
-        proc = LoglensCli.run("ingest", "--store", str(path), "--config", str(write_config(tmp_path)), str(log))
+        proc = LoglensCli.run(
+            "ingest", "--store", str(path), "--config", str(write_config(tmp_path)), str(log)
+        )
         assert "1 over-long lines truncated" in proc.stderr
         records = logs(path, "--lines", "all")
         assert len(records) == 8
@@ -201,8 +219,9 @@ class TestIngest:
 
     def test_nothing_readable_exits_1(self, tmp_path: Path) -> None:
         """Only when nothing could be read is the exit code non-zero."""
-        proc = LoglensCli.run("ingest", "--store", str(tmp_path / "s.duckdb"), str(tmp_path / "missing.log"),
-                              check=False)
+        proc = LoglensCli.run(
+            "ingest", "--store", str(tmp_path / "s.duckdb"), str(tmp_path / "missing.log"), check=False
+        )
         assert proc.returncode == 1
         assert "no such file or directory" in proc.stderr
         assert "Traceback" not in proc.stderr
@@ -254,7 +273,9 @@ def write_config(tmp_path: Path) -> Path:
 class TestSql:
     def test_select_and_refusal(self, store: Path) -> None:
         """SELECT prints TSV when piped; a write is refused with a clear message and exit 1."""
-        out = LoglensCli.run("sql", "--store", str(store), "SELECT service, count(*) AS n FROM records GROUP BY 1 ORDER BY 1")
+        out = LoglensCli.run(
+            "sql", "--store", str(store), "SELECT service, count(*) AS n FROM records GROUP BY 1 ORDER BY 1"
+        )
         assert out.stdout.splitlines() == ["service\tn", "api\t4", "worker\t3"]
         proc = LoglensCli.run("sql", "--store", str(store), "DELETE FROM records", check=False)
         assert proc.returncode == 1

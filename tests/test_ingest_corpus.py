@@ -127,10 +127,12 @@ class TestCorpusIngest:
         _, store, _ = ingested
         con = duckdb.connect(str(store), read_only=True)
         (py,) = con.execute(
-            "SELECT count(*) FROM records WHERE service = 'worker' AND raw LIKE '%Traceback (most recent call last)%'"
+            "SELECT count(*) FROM records WHERE service = 'worker' "
+            "AND raw LIKE '%Traceback (most recent call last)%'"
         ).fetchone()  # type: ignore[misc]
         (java,) = con.execute(
-            "SELECT count(*) FROM records WHERE service = 'billing' AND raw LIKE '%' || chr(10) || chr(9) || 'at %'"
+            "SELECT count(*) FROM records WHERE service = 'billing' "
+            "AND raw LIKE '%' || chr(10) || chr(9) || 'at %'"
         ).fetchone()  # type: ignore[misc]
         con.close()
         assert py > 0 and java > 0

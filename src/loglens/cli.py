@@ -19,7 +19,7 @@ import orjson
 from loglens.config import Config, load_config, resolve_store_path
 from loglens.errors import LoglensError
 from loglens.output import format_json, format_line, use_colour
-from loglens.pipeline import IngestReport, Ingestor
+from loglens.pipeline import Ingestor, IngestReport
 from loglens.query.language import and_all, compile_query, grep_clause, level_clause, service_clause
 from loglens.query.timerange import time_clause
 from loglens.store.duckdb import DuckDBStore
@@ -28,7 +28,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _store_options(func: F) -> F:
-    func = click.option("--config", "config_path", metavar="PATH", help="Config file (default: see docs).")(func)
+    func = click.option("--config", "config_path", metavar="PATH", help="Config file (default: see docs).")(
+        func
+    )
     func = click.option("--store", "store_path", metavar="PATH", help="Store file (default: see docs).")(func)
     return func
 
@@ -79,6 +81,14 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield update
 
 
+def _size(n: int) -> str:
+    """Bytes for people: 812 B, 14.2 KB, 368.9 MB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n} B"
+
+
 def _summary(report: IngestReport) -> str:
     rate = report.records / report.seconds if report.seconds > 0 else 0.0
     files = len(report.sources)
@@ -86,7 +96,7 @@ def _summary(report: IngestReport) -> str:
     truncated = sum(s.truncated for s in report.sources)
     parts = [
         f"ingested {report.records:,} records from {files} source{'s' if files != 1 else ''} "
-        f"({report.bytes / 1e6:,.1f} MB) in {report.seconds:.1f} s ({rate:,.0f} lines/s)",
+        f"({_size(report.bytes)}) in {report.seconds:.1f} s ({rate:,.0f} lines/s)",
         f"{parse_errors:,} unparsed (stored raw)",
     ]
     if truncated:
@@ -103,7 +113,12 @@ def _summary(report: IngestReport) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="List every source with its format and counts.")
 @_store_options
 def ingest(
-    paths: tuple[str, ...], from_start: bool, quiet: bool, verbose: bool, store_path: str | None, config_path: str | None
+    paths: tuple[str, ...],
+    from_start: bool,
+    quiet: bool,
+    verbose: bool,
+    store_path: str | None,
+    config_path: str | None,
 ) -> None:
     """Read log files, globs, folders (recursively) or `-` (stdin) into the store.
 
@@ -119,7 +134,7 @@ def ingest(
                 report = ingestor.ingest_paths([p for p in paths if p != "-"], from_start=from_start)
     finally:
         store.close()
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     for skipped in report.skipped:
         if verbose or not quiet:
             click.echo(f"skipped {skipped.display}: {skipped.reason}", file=err)
@@ -162,8 +177,12 @@ def _lines_option(value: str) -> int | None:
 @click.option("--level", "level", metavar="LEVELS", help="error,warning  or  '>=warning'.")
 @click.option("--since", metavar="TIME", help="1h, 15m, 2d, or '2026-02-12 10:00' (local time).")
 @click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")
-@click.option("--lines", "-n", "lines", default="100", show_default=True, metavar="N|all", help="Print the last N.")
-@click.option("--service", "-s", "services", multiple=True, metavar="NAME", help="Only this service (repeatable).")
+@click.option(
+    "--lines", "-n", "lines", default="100", show_default=True, metavar="N|all", help="Print the last N."
+)
+@click.option(
+    "--service", "-s", "services", multiple=True, metavar="NAME", help="Only this service (repeatable)."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per record (see docs/cli.md).")
 @click.option("--raw", is_flag=True, help="Print each record's raw text as read.")
 @_store_options
@@ -194,7 +213,7 @@ def logs(
         parts.append(time_clause(since, until, tz=config.timezone))
     where = and_all(parts)
     _, store = _open(store_path, config_path, read_only=True)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     colour = use_colour(sys.stdout)
     try:
         write = out.write
@@ -266,5 +285,7 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("LOGLENS_DEBUG"):
             raise
-        click.echo(f"loglens: unexpected {type(exc).__name__}: {exc} (set LOGLENS_DEBUG=1 for details)", err=True)
+        click.echo(
+            f"loglens: unexpected {type(exc).__name__}: {exc} (set LOGLENS_DEBUG=1 for details)", err=True
+        )
         sys.exit(1)

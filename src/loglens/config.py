@@ -106,7 +106,9 @@ def parse_timezone(name: str, where: str) -> tzinfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{where}: unknown time zone {name!r} (use an IANA name such as 'Europe/Berlin')") from None
+        raise ConfigError(
+            f"{where}: unknown time zone {name!r} (use an IANA name such as 'Europe/Berlin')"
+        ) from None
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:

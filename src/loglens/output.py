@@ -62,7 +62,9 @@ def format_line(record: StoredRecord, colour: bool) -> str:
         line = f"{ts}  {service} {level} {message}"
         return f"{line}\n{rest}" if rest else line
     style = LEVEL_STYLES.get(record.level, "")
-    line = f"{DIM}{ts}{RESET}  {_service_style(record.service)}{service}{RESET} {style}{level}{RESET} {message}"
+    line = (
+        f"{DIM}{ts}{RESET}  {_service_style(record.service)}{service}{RESET} {style}{level}{RESET} {message}"
+    )
     return f"{line}\n{DIM}{rest}{RESET}" if rest else line
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from loglens.config import Config
 from loglens.formats import format_by_name, registry
@@ -33,7 +33,7 @@ from loglens.sources.file import (
     open_at_checkpoint,
     service_from_path,
 )
-from loglens.sources.lines import LineReader, decode_lines
+from loglens.sources.lines import ByteStream, LineReader, decode_lines
 from loglens.sources.stdin import PrefixedStream
 from loglens.store.base import Store
 
@@ -113,11 +113,10 @@ class StoreWriter:
     commit size also bounds memory.
     """
 
-    _STOP = object()
-
     def __init__(self, store: Store, max_batches: int = WRITER_QUEUE_BATCHES) -> None:
         self._store = store
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=max_batches)
+        # None is the stop signal; items are (prepared batch or None, checkpoint or None).
+        self._queue: queue.Queue[tuple[Any, Checkpoint | None] | None] = queue.Queue(maxsize=max_batches)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="loglens-store-writer", daemon=True)
         self._thread.start()
@@ -135,7 +134,7 @@ class StoreWriter:
 
     def close(self) -> None:
         """Waits until everything queued is committed; re-raises a failure of the writer."""
-        self._queue.put(self._STOP)
+        self._queue.put(None)
         self._thread.join()
         if self._error is not None:
             raise self._error
@@ -145,11 +144,11 @@ class StoreWriter:
         pending: dict[str, Checkpoint] = {}
         while True:
             item = self._queue.get()
-            if item is self._STOP:
+            if item is None:
                 break
             if self._error is not None:
                 continue  # keep draining so producers never block on a dead writer
-            batch, checkpoint = item  # type: ignore[misc]
+            batch, checkpoint = item
             try:
                 rows = len(batch) if batch is not None else 0
                 room = store.rows_to_next_commit()
@@ -222,7 +221,7 @@ class Ingestor:
             fmt = self._choose_format(head, rule.format if rule else None)
             ctx = self._context(display, (rule.service if rule else None) or service, rule, time.time_ns())
             with bulk_allocation():
-                    self._pump(PrefixedStream(head, stream), 0, fmt, ctx, writer, source, None)
+                self._pump(PrefixedStream(head, stream), 0, fmt, ctx, writer, source, None)
         except OSError as exc:
             source.error = exc.strerror or str(exc)
         finally:
@@ -280,7 +279,7 @@ class Ingestor:
 
     def _pump(
         self,
-        stream: BinaryIO,
+        stream: ByteStream,
         start: int,
         fmt: LogFormat,
         ctx: SourceContext,

@@ -175,6 +175,8 @@ class TestClassifierKeywords:
             "fatalities reported in the simulation",
             "mirror sync complete",
             "terror level unchanged",
+            "Setting up liberror-prone-java (2.18.0-1) ...",
+            "Preparing to unpack .../36-liberror-prone-java_2.18.0-1_all.deb ...",
             "errand runner started",
             "the warden opened",
             "critique submitted",

@@ -96,7 +96,12 @@ class TestDuckDBStore:
         columns, rows = ro.sql("SELECT level, severity, count(*) AS n FROM records GROUP BY ALL")
         assert columns == ["level", "severity", "n"]
         assert rows == [("error", 17, 1)]
-        for bad in ("DELETE FROM records", "DROP TABLE records", "COPY records TO 'x.csv'", "SELECT 1; SELECT 2"):
+        for bad in (
+            "DELETE FROM records",
+            "DROP TABLE records",
+            "COPY records TO 'x.csv'",
+            "SELECT 1; SELECT 2",
+        ):
             with pytest.raises(ReadOnlyError):
                 ro.sql(bad)
         with pytest.raises(StoreError, match="SQL error"):

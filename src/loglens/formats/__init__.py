@@ -35,7 +35,6 @@ def registry() -> dict[str, LogFormat]:
     return {fmt.name: fmt for fmt in formats}
 
 
-
 def format_names() -> list[str]:
     """The names accepted by `format = "…"` in a `[[sources]]` entry of loglens.toml."""
     return list(registry())

@@ -199,9 +199,6 @@ _KEYWORDS = re.compile(
       | (?P<error>
             (?:errors?|err|exceptions?|traceback|failed|fails|failures?|segfault|segmentation\s+fault
               |core\s+dumped|out\s+of\s+memory|oom-killer|killed\s+process)\b
-            # Exception/error class names (NullPointerException, ValueError, TimeoutError); "terror"
-            # is the one English word ending in "error".
-          | (?!terror\b)\w+(?:exception|error)\b
         )
       | (?P<warning>
             (?:warn|warning|warnings|deprecated|deprecation|denied|refused|timed\s+out|timeouts?
@@ -215,9 +212,11 @@ _KEYWORDS = re.compile(
     re.VERBOSE | re.ASCII,
 )
 
-# Exception/error class names (NullPointerException, ValueError): "exception"/"error" glued to a word.
-# Kept out of _KEYWORDS because `\w+error` there would backtrack through every word of every message.
-_CLASS_NAME = re.compile(r"(?<=\w)(?:exception|error)\b", re.ASCII)
+# Exception/error class names (NullPointerException, ValueError, IOError): a capitalised `Error` or
+# `Exception` glued to a word, matched on the message as written, so that lower-case words such as
+# "terror" or a package called "liberror-prone" do not count. Kept out of _KEYWORDS because `\w+error`
+# there would backtrack through every word of every message.
+_CLASS_NAME = re.compile(r"(?<=\w)(?:Error|Exception)\b", re.ASCII)
 
 # Every keyword above contains one of these fragments: a message with none of them (most messages)
 # is decided without running the keyword pattern at all.
@@ -251,8 +250,8 @@ class LevelClassifier:
        - critical: ``critical``, ``crit``;
        - error: ``error(s)``, ``err``, ``exception(s)``, ``traceback``, ``failed``, ``fails``,
          ``failure(s)``, ``segfault``, ``segmentation fault``, ``core dumped``, ``out of memory``,
-         ``oom-killer``, ``killed process``, and words ending in ``exception`` or ``error``, which
-         catches class names (``NullPointerException``, ``ValueError``) but not "terror";
+         ``oom-killer``, ``killed process``, and class names ending in a capitalised ``Exception`` or
+         ``Error`` (``NullPointerException``, ``ValueError``), but not "terror" or "liberror";
        - warning: ``warn``, ``warning(s)``, ``deprecated``, ``deprecation``, ``denied``, ``refused``,
          ``timed out``, ``timeout(s)``, ``retry``/``retrying``/``retries``, ``invalid``;
        - debug: ``debug``.
@@ -293,11 +292,6 @@ class LevelClassifier:
                 return found
             if best is None or found > best:
                 best = found
-        if best is None or best < Level.ERROR:
-            for match in _CLASS_NAME.finditer(lowered):
-                start = match.start()
-                # "terror" is the one English word ending in "error".
-                if lowered[start - 1] == "t" and (start == 1 or not lowered[start - 2].isalnum()):
-                    continue
-                return Level.ERROR
+        if (best is None or best < Level.ERROR) and _CLASS_NAME.search(message) is not None:
+            return Level.ERROR
         return self.default if best is None else best

@@ -20,9 +20,19 @@ class EventFramer:
     whole file in memory.
     """
 
-    __slots__ = ("_fmt", "_max_bytes", "_max_lines", "_pending", "_pending_chars", "_skipping", "dropped_lines")
+    __slots__ = (
+        "_fmt",
+        "_max_bytes",
+        "_max_lines",
+        "_pending",
+        "_pending_chars",
+        "_skipping",
+        "dropped_lines",
+    )
 
-    def __init__(self, fmt: LogFormat, max_event_bytes: int = 256 * 1024, max_event_lines: int = 2000) -> None:
+    def __init__(
+        self, fmt: LogFormat, max_event_bytes: int = 256 * 1024, max_event_lines: int = 2000
+    ) -> None:
         self._fmt = fmt
         self._max_bytes = max_event_bytes
         self._max_lines = max_event_lines

@@ -47,7 +47,9 @@ def parse_time_bound(text: str, now_ns: int | None = None, tz: tzinfo | None = N
     return parsed
 
 
-def time_clause(since: str | None, until: str | None, now_ns: int | None = None, tz: tzinfo | None = None) -> CompiledQuery:
+def time_clause(
+    since: str | None, until: str | None, now_ns: int | None = None, tz: tzinfo | None = None
+) -> CompiledQuery:
     """SQL bounding `ts` by `since` (inclusive) and `until` (exclusive)."""
     parts: list[str] = []
     params: list[object] = []

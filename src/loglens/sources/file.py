@@ -21,15 +21,89 @@ SNIFF_BYTES = 8192
 
 # Files a folder walk never treats as logs: documents, tables, archives loglens cannot read, binaries.
 NOT_LOG_SUFFIXES = frozenset(
-    ".json .csv .tsv .xml .yaml .yml .toml .ini .cfg .conf .md .rst .html .htm .css .js .py .pyc .so .o .a"
-    " .png .jpg .jpeg .gif .svg .ico .pdf .zip .tar .tgz .xz .bz2 .zst .7z .rar .db .sqlite .sqlite3"
-    " .duckdb .wal .parquet .arrow .journal .journal~ .lock .pid .pem .key .crt .bin .dat .exe .deb .rpm".split()
+    [
+        ".json",
+        ".csv",
+        ".tsv",
+        ".xml",
+        ".yaml",
+        ".yml",
+        ".toml",
+        ".ini",
+        ".cfg",
+        ".conf",
+        ".md",
+        ".rst",
+        ".html",
+        ".htm",
+        ".css",
+        ".js",
+        ".py",
+        ".pyc",
+        ".so",
+        ".o",
+        ".a",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".svg",
+        ".ico",
+        ".pdf",
+        ".zip",
+        ".tar",
+        ".tgz",
+        ".xz",
+        ".bz2",
+        ".zst",
+        ".7z",
+        ".rar",
+        ".db",
+        ".sqlite",
+        ".sqlite3",
+        ".duckdb",
+        ".wal",
+        ".parquet",
+        ".arrow",
+        ".journal",
+        ".journal~",
+        ".lock",
+        ".pid",
+        ".pem",
+        ".key",
+        ".crt",
+        ".bin",
+        ".dat",
+        ".exe",
+        ".deb",
+        ".rpm",
+    ]
 )
 _ROTATION_SUFFIX = re.compile(r"(?:[.-]\d+|[.-]\d{8}(?:\d{2,6})?)$")
 _LOG_EXTENSIONS = (".log", ".jsonl", ".ndjson", ".txt", ".out", ".err", ".logs")
 GENERIC_STEMS = frozenset(
-    "access error errors app application log logs output out stdout stderr current main server service"
-    " debug info latest all combined".split()
+    [
+        "access",
+        "error",
+        "errors",
+        "app",
+        "application",
+        "log",
+        "logs",
+        "output",
+        "out",
+        "stdout",
+        "stderr",
+        "current",
+        "main",
+        "server",
+        "service",
+        "debug",
+        "info",
+        "latest",
+        "all",
+        "combined",
+    ]
 )
 
 
@@ -100,7 +174,7 @@ def read_head(path: Path, size: int = SNIFF_BYTES) -> bytes:
 def open_binary(path: Path) -> BinaryIO:
     """Opens a file for reading bytes, through gzip when its name ends in `.gz`."""
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return gzip.GzipFile(path, "rb")  # type: ignore[return-value]  # a BinaryIO in all but name
     return open(path, "rb")
 
 
@@ -115,7 +189,9 @@ def _is_ndjson(path: Path) -> bool:
         lines = [ln for ln in read_head(path, 65536).split(b"\n") if ln.strip()][:2]
     except OSError:
         return False
-    return len(lines) == 2 and all(ln.lstrip().startswith(b"{") and ln.rstrip().endswith(b"}") for ln in lines)
+    return len(lines) == 2 and all(
+        ln.lstrip().startswith(b"{") and ln.rstrip().endswith(b"}") for ln in lines
+    )
 
 
 def _walk_reason(path: Path) -> str | None:
@@ -166,7 +242,9 @@ def discover(paths: list[str]) -> tuple[list[FoundFile], list[SkippedFile]]:
     for arg in paths:
         p = Path(arg)
         if p.is_dir():
-            for root, dirs, files in os.walk(p, onerror=lambda e: skipped.append(SkippedFile(str(e.filename), _os_reason(e)))):
+            for root, dirs, files in os.walk(
+                p, onerror=lambda e: skipped.append(SkippedFile(str(e.filename), _os_reason(e)))
+            ):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if name.startswith("."):

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
 
 from loglens.formats.multiline import TRUNCATION_MARK
 
 DEFAULT_CHUNK_BYTES = 512 * 1024
 DEFAULT_MAX_LINE_BYTES = 256 * 1024
+
+
+class ByteStream(Protocol):
+    """Anything with a binary `read(size)`: a file, gzip, stdin, a socket's file."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass(slots=True)
@@ -56,7 +62,7 @@ class LineReader:
 
     def __init__(
         self,
-        stream: BinaryIO,
+        stream: ByteStream,
         start_offset: int = 0,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from loglens.sources.lines import ByteStream
 
 
 class PrefixedStream:
@@ -11,11 +11,11 @@ class PrefixedStream:
     Detection needs a look at the first lines of a pipe, which cannot be rewound.
     """
 
-    def __init__(self, prefix: bytes, rest: BinaryIO) -> None:
+    def __init__(self, prefix: bytes, rest: ByteStream) -> None:
         self._prefix = prefix
         self._rest = rest
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1, /) -> bytes:
         """Reads up to `size` bytes (all when negative), prefix first."""
         if self._prefix:
             if size < 0:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,7 +32,7 @@ class Store(Protocol):
     """Where records and file checkpoints live. One writer per store; readers may be many."""
 
     def write(self, batch: Sequence[Record], checkpoint: Checkpoint | None = None) -> None:
-        """Appends `batch` and, in the same transaction, saves `checkpoint` (records acknowledged = on disk)."""
+        """Appends `batch` and saves `checkpoint` in one transaction (acknowledged = on disk)."""
         ...
 
     def prepare(self, batch: Sequence[Record]) -> Any:
@@ -63,7 +63,7 @@ class Store(Protocol):
         """The last checkpoint saved for a file path, if any."""
         ...
 
-    def search(self, where: str, params: Sequence[object], limit: int | None) -> list[StoredRecord]:
+    def search(self, where: str, params: Sequence[object], limit: int | None) -> Iterator[StoredRecord]:
         """The newest `limit` (None: all) records matching a compiled query, returned oldest first."""
         ...
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import duckdb
 import orjson
@@ -28,7 +28,10 @@ ROW_GROUP_ROWS = 122_880
 DEFAULT_COMPRESSION = "zstd"
 COMPRESSIONS = ("zstd", "auto")
 _READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
-_SEARCH_COLUMNS = "id, epoch_ns(ts) AS ts, service, host, pid, level, message, raw, source, template_id, fields, parse_error"
+_SEARCH_COLUMNS = (
+    "id, epoch_ns(ts) AS ts, service, host, pid, level, message, raw, source, template_id, fields, "
+    "parse_error"
+)
 _FETCH_ROWS = 10_000
 
 _ARROW_SCHEMA = pa.schema(
@@ -56,7 +59,7 @@ _ARROW_SCHEMA = pa.schema(
 assert tuple(_ARROW_SCHEMA.names) == RECORD_COLUMNS
 _PREPARED_SCHEMA = _ARROW_SCHEMA.remove(0)
 
-PreparedBatch = pa.Table
+PreparedBatch: TypeAlias = pa.Table
 """Records already converted by `DuckDBStore.prepare`: what `append` takes fastest."""
 
 
@@ -77,7 +80,9 @@ def _text_column(values: list[str | None]) -> pa.Array:
 
 
 # Severity number → label, for Arrow's `take`: the label column is built in C from the numbers.
-_LABEL_BY_SEVERITY = pa.array([LABEL_OF.get(Level(i)) if i in set(Level) else None for i in range(256)], pa.string())
+_LABEL_BY_SEVERITY = pa.array(
+    [LABEL_OF.get(Level(i)) if i in set(Level) else None for i in range(256)], pa.string()
+)
 
 
 def records_to_arrow(batch: Sequence[Record]) -> pa.Table:
@@ -137,8 +142,10 @@ class DuckDBStore:
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        config = {
-            "memory_limit": READER_MEMORY_LIMIT if read_only and memory_limit == DEFAULT_MEMORY_LIMIT else memory_limit,
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": READER_MEMORY_LIMIT
+            if read_only and memory_limit == DEFAULT_MEMORY_LIMIT
+            else memory_limit,
             "preserve_insertion_order": "false",
             "threads": "1",
             # A bulk insert otherwise buffers 5 row groups (~60 MB of log text each) before writing
@@ -151,7 +158,9 @@ class DuckDBStore:
             if not read_only:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             elif not self.path.exists():
-                raise StoreError(f"no loglens store at {self.path}: ingest something first (`loglens ingest PATH`)")
+                raise StoreError(
+                    f"no loglens store at {self.path}: ingest something first (`loglens ingest PATH`)"
+                )
             self._con = duckdb.connect(str(self.path), read_only=read_only, config=config)
         except duckdb.IOException as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from None
@@ -190,9 +199,7 @@ class DuckDBStore:
             con.execute("BEGIN TRANSACTION")
             for statement in statements:
                 con.execute(statement)
-            con.execute(
-                "INSERT OR REPLACE INTO meta VALUES (?, ?)", [SCHEMA_VERSION_KEY, str(number)]
-            )
+            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [SCHEMA_VERSION_KEY, str(number)])
             con.execute("COMMIT")
 
     def _check_version(self) -> None:
@@ -226,7 +233,8 @@ class DuckDBStore:
 
     def prepare(self, batch: Sequence[Record]) -> PreparedBatch:
         """Converts records for `append`; thread-safe, so producers can do it off the writer thread."""
-        return records_to_arrow(batch)
+        table: PreparedBatch = records_to_arrow(batch)
+        return table
 
     def append(self, batch: Sequence[Record] | PreparedBatch) -> None:
         """Adds `batch` to the open transaction (opening one if needed); durable only after `commit`.
@@ -283,8 +291,8 @@ class DuckDBStore:
         try:
             for checkpoint in checkpoints:
                 con.execute(
-                    'INSERT OR REPLACE INTO checkpoints (path, inode, "offset", fingerprint, fingerprint_len, '
-                    "updated_at) VALUES (?, ?, ?, ?, ?, now())",
+                    'INSERT OR REPLACE INTO checkpoints (path, inode, "offset", fingerprint, '
+                    "fingerprint_len, updated_at) VALUES (?, ?, ?, ?, ?, now())",
                     [
                         checkpoint.path,
                         checkpoint.inode,
@@ -312,9 +320,14 @@ class DuckDBStore:
 
     def checkpoint(self, path: str) -> Checkpoint | None:
         """The last checkpoint saved for `path` (as resolved by discovery)."""
-        row = self._con.cursor().execute(
-            'SELECT path, inode, "offset", fingerprint, fingerprint_len FROM checkpoints WHERE path = ?', [path]
-        ).fetchone()
+        row = (
+            self._con.cursor()
+            .execute(
+                'SELECT path, inode, "offset", fingerprint, fingerprint_len FROM checkpoints WHERE path = ?',
+                [path],
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         return Checkpoint(str(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4]))
@@ -341,7 +354,9 @@ class DuckDBStore:
             ).fetchall()
             yield from map(_stored, rows)
             return
-        result = con.execute(f"SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} ORDER BY ts, id", list(params))
+        result = con.execute(
+            f"SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} ORDER BY ts, id", list(params)
+        )
         while True:
             chunk = result.fetchmany(_FETCH_ROWS)
             if not chunk:
@@ -359,7 +374,8 @@ class DuckDBStore:
         kind = statements[0].type
         if kind not in _READ_STATEMENTS:
             raise ReadOnlyError(
-                f"`loglens sql` is read-only: {kind.name} statements are refused; use SELECT (see docs/store.md)"
+                f"`loglens sql` is read-only: {kind.name} statements are refused; "
+                "use SELECT (see docs/store.md)"
             )
         try:
             cursor = self._con.cursor()
@@ -370,7 +386,7 @@ class DuckDBStore:
             raise StoreError(f"SQL error: {exc}") from None
 
     def close(self) -> None:
-        """Closes the connection (DuckDB checkpoints its WAL into the file); uncommitted appends are dropped."""
+        """Closes the connection (DuckDB folds its WAL into the file); uncommitted appends are dropped."""
         self.rollback()
         self._writer.close()
         self._con.close()
@@ -394,6 +410,8 @@ def _stored(row: tuple[Any, ...]) -> StoredRecord:
     )
 
 
-def open_store(path: str | Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> DuckDBStore:
+def open_store(
+    path: str | Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT
+) -> DuckDBStore:
     """Opens (creating and migrating when writable) the store at `path`."""
     return DuckDBStore(path, read_only=read_only, memory_limit=memory_limit)
