@@ -121,9 +121,9 @@ def bulk_allocation() -> Iterator[Callable[[], None]]:
 class StoreWriter:
     """The single writer: a thread draining a bounded queue of batches into the store.
 
-    `put` stages records until `stage_records` are waiting, converts them for the store in the
-    caller's thread (that work holds the GIL; the store's own work releases it, so both cores stay
-    busy) and queues them. Few large inserts matter: each insert takes the GIL a few times, and
+    `put` converts each batch for the store in the caller's thread (that work holds the GIL; the
+    store's own work releases it, so both cores stay busy) and stages it until `stage_records` are
+    waiting, then queues them as one. Few large inserts matter: each insert takes the GIL a few times, and
     waiting for it behind the parsing thread costs up to a switch interval each time.
 
     The writer appends to one open transaction that commits when the store says (for DuckDB: a full
@@ -138,7 +138,8 @@ class StoreWriter:
     ) -> None:
         self._store = store
         self._stage_records = stage_records
-        self._staged: list[Record] = []
+        self._staged: list[Any] = []
+        self._staged_rows = 0
         self._staged_checkpoints: dict[str, Checkpoint] = {}
         # None is the stop signal; items are (prepared batch or None, checkpoints).
         self._queue: queue.Queue[tuple[Any, list[Checkpoint]] | None] = queue.Queue(maxsize=max_batches)
@@ -153,10 +154,13 @@ class StoreWriter:
         """
         if self._error is not None:
             raise self._error
-        self._staged.extend(batch)
+        if batch:
+            # Converted now, while small: staged as compact Arrow, not as Python objects.
+            self._staged.append(self._store.prepare(batch))
+            self._staged_rows += len(batch)
         if checkpoint is not None:
             self._staged_checkpoints[checkpoint.path] = checkpoint
-        if len(self._staged) >= self._stage_records:
+        if self._staged_rows >= self._stage_records:
             self.flush()
 
     def flush(self) -> None:
@@ -164,8 +168,8 @@ class StoreWriter:
         staged, checkpoints = self._staged, list(self._staged_checkpoints.values())
         if not staged and not checkpoints:
             return
-        self._staged, self._staged_checkpoints = [], {}
-        self._queue.put((self._store.prepare(staged) if staged else None, checkpoints))
+        self._staged, self._staged_rows, self._staged_checkpoints = [], 0, {}
+        self._queue.put((self._store.combine(staged) if staged else None, checkpoints))
 
     def close(self) -> None:
         """Waits until everything put is committed; re-raises a failure of the writer."""

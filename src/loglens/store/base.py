@@ -39,6 +39,10 @@ class Store(Protocol):
         """Converts records into the backend's bulk form; thread-safe (runs in the producer)."""
         ...
 
+    def combine(self, prepared: Sequence[Any]) -> Any:
+        """Several prepared batches as one, in order (for one bigger insert)."""
+        ...
+
     def append(self, batch: Any) -> None:
         """Adds a batch (records, or what `prepare` made of them) to the open transaction.
 
