@@ -17,6 +17,7 @@ from loglens.query.language import CompiledQuery
 _UNITS_NS = {"s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9, "w": 7 * 86400 * 10**9}
 _DURATION = re.compile(r"^(?:now\s*-\s*)?(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|days|w|week|weeks)$", re.I)
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NO_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}$")
 
 
 def parse_time_bound(text: str, now_ns: int | None = None, tz: tzinfo | None = None) -> int:
@@ -38,6 +39,8 @@ def parse_time_bound(text: str, now_ns: int | None = None, tz: tzinfo | None = N
         return int(midnight.timestamp()) * 10**9
     if _DATE_ONLY.match(value):
         value += " 00:00:00"
+    elif _NO_SECONDS.match(value):
+        value += ":00"
     parsed = TimestampParser(tz=tz, reference_ns=now).parse(value)
     if parsed is None:
         raise QueryError(

@@ -1,0 +1,115 @@
+"""Tests for loglens.pipeline: the single writer's commits, checkpoints and failure handling."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loglens import pipeline
+from loglens.config import Config
+from loglens.pipeline import Ingestor, StoreWriter, bulk_allocation
+from loglens.record import Record
+from loglens.sources.file import Checkpoint
+from loglens.store import duckdb as duckdb_store
+from loglens.store.duckdb import DuckDBStore
+
+
+def records(n: int, start: int = 0) -> list[Record]:
+    return [
+        Record(ts=10**18 + i, observed_ts=10**18, service="s", source="f", message=f"m{i}", raw=f"m{i}")
+        for i in range(start, start + n)
+    ]
+
+
+class SpyStore(DuckDBStore):
+    """A real DuckDB store that records what each commit contained."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.commits: list[tuple[int, list[int]]] = []
+
+    def commit(self, checkpoints: Any = ()) -> None:
+        self.commits.append((self.uncommitted, [c.offset for c in checkpoints]))
+        super().commit(checkpoints)
+
+
+class TestStoreWriter:
+    def test_commits_on_row_group_boundaries(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Bulk commits end exactly on the store's boundary; checkpoints wait for their records."""
+        monkeypatch.setattr(duckdb_store, "ROW_GROUP_ROWS", 100)
+        store = SpyStore(tmp_path / "s.duckdb")
+        writer = StoreWriter(store, stage_records=30)
+        offset = 0
+        for i in range(9):
+            offset += 1000
+            writer.put(records(30, i * 30), Checkpoint("/f", 1, offset, "fp", 4))
+        writer.close()
+        sizes = [size for size, _ in store.commits]
+        assert sizes == [100, 100, 70]
+        # The first commit holds records 1–100: only the checkpoints of batches wholly inside it
+        # (the third batch ends at record 90) may commit with it.
+        assert store.commits[0][1] == [3000]
+        assert store.commits[-1][1] == [9000]
+        assert store.count() == 270
+        assert store.checkpoint("/f") == Checkpoint("/f", 1, 9000, "fp", 4)
+        store.close()
+
+    def test_writer_failure_reaches_the_producer(self, tmp_path: Path) -> None:
+        """A failing store raises in put/close instead of blocking the producer forever."""
+
+        class Broken(DuckDBStore):
+            def append(self, batch: Any) -> None:
+                raise RuntimeError("disk on fire")
+
+        store = Broken(tmp_path / "s.duckdb")
+        writer = StoreWriter(store, stage_records=1)
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            try:
+                for i in range(50):
+                    writer.put(records(5, i * 5))
+            finally:
+                writer.close()
+        store.close()
+
+
+class TestIngestor:
+    def test_checkpoint_only_covers_what_was_stored(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """After a multi-line file is ingested in small chunks, the checkpoint is the file's size."""
+        log = tmp_path / "worker.log"
+        lines = []
+        for i in range(300):
+            lines.append(f"2026-11-21 10:00:{i % 60:02d},000 ERROR [jobs] job {i} failed")
+            lines += ["Traceback (most recent call last):", '  File "x.py", line 1, in f', "ValueError: bad"]
+        log.write_text("\n".join(lines) + "\n")
+        monkeypatch.setattr(pipeline, "LineReader", _small_chunks(pipeline.LineReader))
+        store = DuckDBStore(tmp_path / "s.duckdb")
+        report = Ingestor(store, Config()).ingest_paths([str(log)])
+        assert report.records == 300
+        cp = store.checkpoint(str(log.resolve()))
+        assert cp is not None and cp.offset == log.stat().st_size
+        # Every stored event kept its whole traceback, even across chunk boundaries.
+        _, rows = store.sql("SELECT count(*) FROM records WHERE raw LIKE '%ValueError: bad'")
+        assert rows == [(300,)]
+        store.close()
+
+    def test_bulk_allocation_restores_collector(self) -> None:
+        """The collector is off during a bulk load and on again afterwards."""
+        assert gc.isenabled()
+        with bulk_allocation() as tick:
+            assert not gc.isenabled()
+            for _ in range(300):
+                tick()
+        assert gc.isenabled()
+
+
+def _small_chunks(reader: type) -> type:
+    class SmallChunks(reader):  # type: ignore[misc, valid-type]
+        def __init__(self, stream: Any, start_offset: int = 0, max_line_bytes: int = 4096, **_: Any) -> None:
+            super().__init__(stream, start_offset, max_line_bytes, chunk_bytes=997)
+
+    return SmallChunks
