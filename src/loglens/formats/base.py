@@ -12,7 +12,7 @@ from typing import ClassVar, Protocol
 
 from loglens.formats.level import LevelClassifier
 from loglens.formats.timestamp import TimestampParser
-from loglens.record import Record
+from loglens.record import Level, Record
 
 
 @dataclass(slots=True)
@@ -33,6 +33,24 @@ class SourceContext:
     tz: tzinfo | None = None
     max_event_bytes: int = 256 * 1024
     fields: dict[str, str] = field(default_factory=dict)
+
+
+def unparsed_record(raw: str, error: str, ctx: SourceContext, level: Level | None = None) -> Record:
+    """The Record of an event its format could not parse: kept whole, timed when it was read.
+
+    `level` defaults to what the keyword rules make of the raw text.
+    """
+    return Record(
+        ts=ctx.observed_ns,
+        observed_ts=ctx.observed_ns,
+        service=ctx.service,
+        source=ctx.source,
+        message=raw,
+        raw=raw,
+        level=ctx.levels.classify(raw) if level is None else level,
+        host=ctx.host,
+        parse_error=error,
+    )
 
 
 class LogFormat(Protocol):

@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Final
 
-from loglens.formats.base import SourceContext
-from loglens.formats.json import error_record
+from loglens.formats.base import SourceContext, unparsed_record
 from loglens.formats.level import level_from_http_status
 from loglens.record import Record
 
@@ -103,7 +102,7 @@ class ClfFormat:
             else:
                 groups = _lenient_groups(raw)
             if groups is None:
-                append(error_record(raw, "clf: not a common/combined log format line", ctx))
+                append(unparsed_record(raw, "clf: not a common/combined log format line", ctx))
                 continue
             (client, ident, user, stamp, request, method, path, protocol, status, size, referer, agent,
              request_time, extra) = groups  # fmt: skip

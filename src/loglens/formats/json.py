@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Final
 
 import orjson
 
-from loglens.formats.base import SourceContext
+from loglens.formats.base import SourceContext, unparsed_record
 from loglens.formats.level import level_from_name
 from loglens.record import Level, Record
 
@@ -279,21 +279,6 @@ class StructuredMapper:
         return out
 
 
-def error_record(raw: str, error: str, ctx: SourceContext) -> Record:
-    """The Record for an event its format could not parse: kept whole, timed when it was read."""
-    return Record(
-        ts=ctx.observed_ns,
-        observed_ts=ctx.observed_ns,
-        service=ctx.service,
-        source=ctx.source,
-        message=raw,
-        raw=raw,
-        level=ctx.levels.classify(raw),
-        host=ctx.host,
-        parse_error=error,
-    )
-
-
 def merge_in_order(records: list[Record], bad: list[tuple[int, Record]]) -> list[Record]:
     """Puts the `bad` records (event index, record) back among `records`, which hold the other events."""
     if not bad:
@@ -340,11 +325,11 @@ class JsonFormat:
                 obj = loads(raw)
             except decode_error as exc:
                 reason = exc.msg[:1].lower() + exc.msg[1:] if raw.strip() else "empty line"
-                bad.append((index, error_record(raw, f"json: {reason} (char {exc.pos})", ctx)))
+                bad.append((index, unparsed_record(raw, f"json: {reason} (char {exc.pos})", ctx)))
                 continue
             if type(obj) is not dict:
                 kind = _JSON_TYPE_NAMES.get(type(obj), type(obj).__name__)
-                bad.append((index, error_record(raw, f"json: not an object (got {kind})", ctx)))
+                bad.append((index, unparsed_record(raw, f"json: not an object (got {kind})", ctx)))
                 continue
             decoded.append((obj, raw))
         return merge_in_order(self._mapper.records(decoded, ctx), bad)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Final
 
-from loglens.formats.base import SourceContext
-from loglens.formats.json import error_record
+from loglens.formats.base import SourceContext, unparsed_record
 from loglens.formats.level import level_from_syslog_pri, syslog_facility_name
 from loglens.record import Record
 
@@ -55,7 +54,7 @@ class KernelFormat:
             if match is None:
                 match = second(raw)
                 if match is None:
-                    append(error_record(raw, "kernel: not a dmesg line or /dev/kmsg record", ctx))
+                    append(unparsed_record(raw, "kernel: not a dmesg line or /dev/kmsg record", ctx))
                     continue
                 first, second = second, first
             fields: dict[str, Any]

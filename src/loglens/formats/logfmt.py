@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Final
 
-from loglens.formats.base import SourceContext
-from loglens.formats.json import StructuredMapper, error_record, merge_in_order
+from loglens.formats.base import SourceContext, unparsed_record
+from loglens.formats.json import StructuredMapper, merge_in_order
 from loglens.record import Record
 
 # One findall per line (possessive quantifiers: nothing here needs backtracking). Groups: key, "=",
@@ -96,7 +96,7 @@ class LogfmtFormat:
                 else:
                     pairs[key] = bare
             if not with_value:
-                bad.append((index, error_record(raw, "logfmt: no key=value pair", ctx)))
+                bad.append((index, unparsed_record(raw, "logfmt: no key=value pair", ctx)))
                 continue
             append((pairs, raw))
         return merge_in_order(self._mapper.records(decoded, ctx), bad)

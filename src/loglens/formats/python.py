@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from loglens.formats.base import SourceContext
+from loglens.formats.base import SourceContext, unparsed_record
+from loglens.formats.headers import HeaderLayouts
 from loglens.formats.level import level_from_name
 from loglens.formats.timestamp import TimestampParser
 from loglens.record import Level, Record
@@ -34,9 +35,7 @@ _HEADERS: tuple[re.Pattern[str], ...] = (
     # Any other line starting with the stamp, with or without a level: `%(asctime)s %(message)s`, …
     re.compile(rf"({_STAMP})[ :|-]+(?:\[?({_LEVELS})\]?[ :|-]+)?()(.*)"),
 )
-_NAME_FIRST = 1
-# The catch-all is never moved to the front of the try order: it would shadow the precise layouts.
-_CATCH_ALL = len(_HEADERS) - 1
+_NAME_FIRST = 1  # the last layout is the catch-all (see HeaderLayouts)
 
 # log4j writes the same comma-millisecond stamp. Its lines are refused here when they carry what
 # Python's logging never prints: a level name it does not use (WARN, TRACE, FATAL) before `[thread]`,
@@ -126,7 +125,7 @@ class PythonLoggingFormat:
     multiline: ClassVar[bool] = True
 
     def __init__(self) -> None:
-        self._order: list[int] = list(range(_CATCH_ALL + 1))
+        self._layouts = HeaderLayouts(_HEADERS)
         self._levels: dict[str, Level | None] = {}
         self._hours: dict[str, int | None] = {}
         self._parser: TimestampParser | None = None
@@ -150,8 +149,7 @@ class PythonLoggingFormat:
             self._hours = {}
         hours = self._hours
         level_memo = self._levels
-        order = self._order
-        headers = _HEADERS
+        layouts = self._layouts
         parse_ts = ctx.timestamps.parse
         minsec_ns = _MINSEC_NS
         milli_ns = _MILLI_NS
@@ -160,34 +158,17 @@ class PythonLoggingFormat:
         service = ctx.service
         source = ctx.source
         host = ctx.host
-        front_i = order[0]
-        front = headers[front_i].match
         out: list[Record] = []
         append = out.append
         for event in events:
             nl = event.find("\n")
             header = event if nl < 0 else event[:nl]
-            i = front_i
-            m = front(header)
+            m = layouts.front(header)
+            i = layouts.front_index
             if m is None:
-                for i in order:
-                    if i == front_i:
-                        continue
-                    m = headers[i].match(header)
-                    if m is not None:
-                        if i != _CATCH_ALL:
-                            order.remove(i)
-                            order.insert(0, i)
-                            front_i = i
-                            front = headers[i].match
-                        break
+                i, m = layouts.match_other(header)
             if m is None:
-                append(
-                    Record(
-                        observed, observed, service, source, event, event, classify(header), host,
-                        parse_error="not a Python logging line",
-                    )
-                )  # fmt: skip
+                append(unparsed_record(event, "not a Python logging line", ctx, classify(header)))
                 continue
             if i == _NAME_FIRST:
                 stamp, logger, token, message = m.groups()

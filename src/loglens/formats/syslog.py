@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Final
 
-from loglens.formats.base import SourceContext
-from loglens.formats.json import error_record
+from loglens.formats.base import SourceContext, unparsed_record
 from loglens.formats.level import level_from_syslog_pri, syslog_facility_name
 from loglens.record import Record
 
@@ -118,7 +117,7 @@ class SyslogFormat:
                     prefer_5424 = True
                     append(self._rfc5424_line(match, raw, ctx))
                 else:
-                    append(error_record(raw, "syslog: no <PRI> or timestamp at the start", ctx))
+                    append(unparsed_record(raw, "syslog: no <PRI> or timestamp at the start", ctx))
                 continue
 
             ts: int | None = None
