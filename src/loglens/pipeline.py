@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import queue
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +41,10 @@ from loglens.store.base import Store
 DETECT_BYTES = 64 * 1024
 WRITER_QUEUE_BATCHES = 2
 STAGE_RECORDS = 8_192
+WRITER_SWITCH_INTERVAL_S = 0.001
+"""GIL switch interval while a writer runs (Python's default is 5 ms): the writer needs the GIL for
+a moment around each insert, and waiting up to 5 ms for it each time left the store idle (1 ms:
++4% ingest throughput, median of 5)."""
 
 ProgressCallback = Callable[[int, int], None]
 """Called after each batch with (bytes read so far, records parsed so far)."""
@@ -144,6 +149,8 @@ class StoreWriter:
         # None is the stop signal; items are (prepared batch or None, checkpoints).
         self._queue: queue.Queue[tuple[Any, list[Checkpoint]] | None] = queue.Queue(maxsize=max_batches)
         self._error: BaseException | None = None
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, WRITER_SWITCH_INTERVAL_S))
         self._thread = threading.Thread(target=self._run, name="loglens-store-writer", daemon=True)
         self._thread.start()
 
@@ -179,6 +186,7 @@ class StoreWriter:
         finally:
             self._queue.put(None)
             self._thread.join()
+            sys.setswitchinterval(self._switch_interval)
         if self._error is not None:
             raise self._error
 

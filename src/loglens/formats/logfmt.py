@@ -76,25 +76,12 @@ class LogfmtFormat:
 
     def parse(self, events: list[str], ctx: SourceContext) -> list[Record]:
         """One Record per line; a line without any `key=value` pair gets `parse_error` set."""
-        findall = _PAIR.findall
+        split = split_pairs
         decoded: list[tuple[dict[str, Any], str]] = []
         append = decoded.append
         bad: list[tuple[int, Record]] = []
         for index, raw in enumerate(events):
-            # Inlined split_pairs(): this loop is the format's whole cost.
-            pairs: dict[str, Any] = {}
-            with_value = 0
-            for key, eq, quoted, number, bare in findall(raw):
-                if not eq:
-                    pairs[key] = True
-                    continue
-                with_value += 1
-                if quoted:
-                    pairs[key] = unescape(quoted) if "\\" in quoted else quoted
-                elif number:
-                    pairs[key] = float(number) if "." in number else int(number)
-                else:
-                    pairs[key] = bare
+            pairs, with_value = split(raw)
             if not with_value:
                 bad.append((index, unparsed_record(raw, "logfmt: no key=value pair", ctx)))
                 continue
