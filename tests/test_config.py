@@ -66,6 +66,7 @@ class TestParse:
             '[[levels.rules]]\npattern = "("\nlevel = "error"\n': "invalid regex",
             '[[levels.rules]]\npattern = "x"\nlevel = "loud"\n': "unknown level",
             "[ingest]\nmax_line_bytes = 10\n": "max_line_bytes",
+            '[store]\ncompression = "lz4"\n': "compression must be one of",
             "not toml [": "not valid TOML",
         }
         for text, message in cases.items():

@@ -38,7 +38,10 @@ def _store_options(func: F) -> F:
 def _open(store_path: str | None, config_path: str | None, read_only: bool) -> tuple[Config, DuckDBStore]:
     config = load_config(config_path)
     path = resolve_store_path(store_path, config)
-    return config, DuckDBStore(path, read_only=read_only, memory_limit=config.memory_limit)
+    store = DuckDBStore(
+        path, read_only=read_only, memory_limit=config.memory_limit, compression=config.compression
+    )
+    return config, store
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from loglens.errors import ConfigError
 from loglens.formats.level import LevelRule, level_from_name
 from loglens.sources.lines import DEFAULT_MAX_LINE_BYTES
-from loglens.store.duckdb import DEFAULT_MEMORY_LIMIT
+from loglens.store.duckdb import COMPRESSIONS, DEFAULT_COMPRESSION, DEFAULT_MEMORY_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,7 @@ class Config:
     source_file: Path | None = None
     store_path: Path | None = None
     memory_limit: str = DEFAULT_MEMORY_LIMIT
+    compression: str = DEFAULT_COMPRESSION
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     timezone: tzinfo | None = None
     sources: tuple[SourceRule, ...] = ()
@@ -127,6 +128,9 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
     ingest = _table(data, "ingest", where)
     levels = _table(data, "levels", where)
     store_path = Path(os.path.expanduser(str(store["path"]))) if "path" in store else None
+    compression = str(store.get("compression", DEFAULT_COMPRESSION))
+    if compression not in COMPRESSIONS:
+        raise ConfigError(f"{where}: [store] compression must be one of: {', '.join(COMPRESSIONS)}")
     max_line = ingest.get("max_line_bytes", DEFAULT_MAX_LINE_BYTES)
     if not isinstance(max_line, int) or max_line < 1024:
         raise ConfigError(f"{where}: [ingest] max_line_bytes must be an integer ≥ 1024")
@@ -161,6 +165,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         source_file=source_file,
         store_path=store_path,
         memory_limit=str(store.get("memory_limit", DEFAULT_MEMORY_LIMIT)),
+        compression=compression,
         max_line_bytes=max_line,
         timezone=tz,
         sources=tuple(rules),
