@@ -31,7 +31,7 @@ test: $(DEVSTAMP)
 	$(BIN)/python -m pytest
 
 bench: $(DEVSTAMP)
-	$(BIN)/python -m pytest -m slow
+	$(BIN)/python -m pytest -m slow || [ $$? -eq 5 ]  # 5: no slow suite yet
 	$(BIN)/python bench/ingest.py --shared $(SHARED)
 
 lint: $(DEVSTAMP)

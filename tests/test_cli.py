@@ -195,14 +195,14 @@ class TestIngest:
         assert [r["svc"] for r in logs(path)] == ["api"] * 4
 
     def test_bad_input_loses_nothing(self, tmp_path: Path) -> None:
-        """Garbage bytes, NULs, a 5 MB line and truncated JSON are stored, and the exit code is 0."""
+        """Garbage bytes, NULs, a 50 MB line and truncated JSON are stored, and the exit code is 0."""
         log = tmp_path / "bad.jsonl"
         with log.open("wb") as fh:
             for line in APP:  # detection samples the head: let it see what the file mostly is
                 fh.write(line.encode() + b"\n")
             fh.write(b'{"ts":"2026-11-21T10:00:09Z","msg":"trunc\n')
             fh.write(b"not json \xff\xfe\x00 at all\n")
-            fh.write(b'{"msg":"' + b"x" * 5_000_000 + b'"}\n')
+            fh.write(b'{"msg":"' + b"x" * 50_000_000 + b'"}\n')
             fh.write(APP[1].encode() + b"\n")
         path = tmp_path / "s.duckdb"
         proc = LoglensCli.run(
@@ -212,7 +212,7 @@ class TestIngest:
         records = logs(path, "--lines", "all")
         assert len(records) == 8
         errors = [r for r in records if "parse_error" in r]
-        assert len(errors) == 3  # truncated JSON, garbage, the cut 5 MB line
+        assert len(errors) == 3  # truncated JSON, garbage, the cut 50 MB line
         assert any("\\xff\\xfe\\x00" in str(r["msg"]) for r in errors)
         cut = next(r for r in errors if "truncated" in str(r["msg"]))
         assert len(str(cut["msg"])) < 70_000
@@ -250,6 +250,40 @@ class TestIngest:
         finally:
             file_source.open_binary = real_open  # type: ignore[assignment]
         assert report.records == 4 and not report.errors
+
+    def test_unreadable_file_is_reported_and_others_read(self, tmp_path: Path) -> None:
+        """A file that cannot be opened is an error line; the other files are still stored.
+
+        Root reads every file, so the refusal is made by replacing the opener (CI runs as root).
+        """
+        from loglens.config import Config
+        from loglens.pipeline import Ingestor
+        from loglens.sources import file as file_source
+        from loglens.store.duckdb import DuckDBStore
+
+        (tmp_path / "a.jsonl").write_text(APP[0] + "\n")
+        (tmp_path / "secret.jsonl").write_text(APP[1] + "\n")
+        real_open = file_source.open_binary
+
+        def refuse_secret(path: Path):  # type: ignore[no-untyped-def]
+            if path.name == "secret.jsonl":
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path)
+
+        file_source.open_binary = refuse_secret  # type: ignore[assignment]
+        try:
+            store = DuckDBStore(tmp_path / "s.duckdb")
+            report = Ingestor(store, Config()).ingest_paths(
+                [str(tmp_path / "a.jsonl"), str(tmp_path / "secret.jsonl")]
+            )
+            store.close()
+        finally:
+            file_source.open_binary = real_open  # type: ignore[assignment]
+        assert report.records == 1
+        assert [(s.display.endswith("secret.jsonl"), s.error) for s in report.errors] == [
+            (True, "permission denied")
+        ]
+        assert not report.nothing_read
 
     def test_forced_format_and_service(self, tmp_path: Path) -> None:
         """[[sources]] in loglens.toml forces a format and a service for matching files."""
