@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from loglens.config import Config
+from loglens.config import Config, SourceRule
 from loglens.formats import format_by_name, registry
 from loglens.formats.base import LogFormat, SourceContext
 from loglens.formats.detect import detect_format
@@ -316,8 +316,10 @@ class Ingestor:
         lines, _ = decode_lines(head[:cut] if cut > 0 else head)
         return detect_format(lines, self._formats, self._fallback).fmt
 
-    def _context(self, display: str, service: str, rule: object, reference_ns: int) -> SourceContext:
-        tz = getattr(rule, "timezone", None) or self._config.timezone
+    def _context(
+        self, display: str, service: str, rule: SourceRule | None, reference_ns: int
+    ) -> SourceContext:
+        tz = (rule.timezone if rule else None) or self._config.timezone
         return SourceContext(
             source=display,
             service=service,
@@ -325,7 +327,6 @@ class Ingestor:
             observed_ns=time.time_ns(),
             timestamps=TimestampParser(tz=tz, reference_ns=reference_ns),
             levels=self._levels,
-            tz=tz,
             max_event_bytes=self._config.max_line_bytes,
         )
 

@@ -6,8 +6,7 @@ in `loglens.toml` both go through it, so a format that is not registered cannot 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import tzinfo
+from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from loglens.formats.level import LevelClassifier
@@ -30,9 +29,7 @@ class SourceContext:
     observed_ns: int
     timestamps: TimestampParser
     levels: LevelClassifier
-    tz: tzinfo | None = None
     max_event_bytes: int = 256 * 1024
-    fields: dict[str, str] = field(default_factory=dict)
 
 
 def unparsed_record(raw: str, error: str, ctx: SourceContext, level: Level | None = None) -> Record:
