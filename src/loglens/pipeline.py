@@ -1,8 +1,8 @@
 """The ingest pipeline: sources → framing → parsing → store, in batches, with the writer overlapping.
 
-The calling thread reads and parses; a single writer thread turns batches into Arrow and inserts them
-(DuckDB releases the GIL while it writes). A bounded queue between them is the backpressure: when the
-store falls behind, reading waits instead of buffering without limit.
+The calling thread reads, parses and converts each batch to the store's bulk form (Arrow); a single
+writer thread inserts them (DuckDB releases the GIL while it writes). A bounded queue between them is
+the backpressure: when the store falls behind, reading waits instead of buffering without limit.
 """
 
 from __future__ import annotations
