@@ -20,7 +20,7 @@ from loglens.sources.file import Checkpoint
 from loglens.store.base import StoredRecord
 from loglens.store.schema import CURRENT_VERSION, MIGRATIONS, RECORD_COLUMNS, SCHEMA_VERSION_KEY
 
-DEFAULT_MEMORY_LIMIT = "64MB"
+DEFAULT_MEMORY_LIMIT = "48MB"
 READER_MEMORY_LIMIT = "256MB"
 """A read-only open (logs, sql) writes nothing, so its sorts and scans get more room."""
 ROW_GROUP_ROWS = 122_880
