@@ -190,3 +190,26 @@ class TestParse:
         for rec in fmt.parse(["", "   ", "\x00\x01garbage", "}"], make_ctx()):
             assert rec.parse_error is None
             assert rec.ts == OBSERVED_NS
+
+
+class TestStatedLevel:
+    def test_level_stated_inside_an_unknown_header(self) -> None:
+        """A bracketed or #-prefixed level near the start wins over keywords later in the text."""
+
+        from loglens.formats.base import SourceContext
+        from loglens.formats.level import LevelClassifier
+        from loglens.formats.plain import PlainTextFormat
+        from loglens.formats.timestamp import TimestampParser
+        from loglens.record import Level
+
+        ctx = SourceContext(
+            source="x", service="x", host=None, observed_ns=0,
+            timestamps=TimestampParser(tz=UTC), levels=LevelClassifier(),
+        )  # fmt: skip
+        lines = [
+            "2209:M 22 Nov 2026 02:26:14.180 # WARNING Memory overcommit must be enabled! A save may fail.",
+            "2026-11-22  2:27:11 3 [Warning] Aborted connection 3 to db: 'unconnected'",
+            "job finished, see [error] section below? no: it failed",
+        ]
+        levels = [r.level for r in PlainTextFormat().parse(lines, ctx)]
+        assert levels == [Level.WARNING, Level.WARNING, Level.ERROR]

@@ -40,6 +40,12 @@ _LEVEL_TOKEN = re.compile(
     r"(?:\[([A-Za-z]{1,9})\]|<([A-Za-z]{1,9})>|\(([A-Za-z]{1,9})\)|([A-Z]{1,9}):?|([A-Za-z]{2,9}):)(?=\s|$)"
 ).match
 _AFTER_STAMP = " \t]|-:,"
+# A level a line states further in, where its own header (not understood) put it: bracketed in any
+# case (MariaDB's `… 3 [Warning] Aborted…`) or capitals after `#`/`|` (Redis' `…14.180 # WARNING …`).
+# Only the first 80 characters are searched: a stated level belongs to the header, not the text.
+_LEVEL_NAMES = "TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRIT|CRITICAL|FATAL|ALERT|EMERG"
+_STATED_LEVEL = re.compile(rf"\[((?i:{_LEVEL_NAMES}))\]|(?<=[#|] )({_LEVEL_NAMES})\b").search
+_STATED_WITHIN = 80
 
 
 class PlainTextFormat:
@@ -52,8 +58,9 @@ class PlainTextFormat:
 
     parse: an optional leading timestamp (through `ctx.timestamps.parse_prefix`, else the observation
     time), then an optional level token (`ERROR`, `[error]`, `<warn>`, `W`, `error:`; a single capital
-    letter only after a timestamp, so that "I think…" keeps its "I"), else the level the classifier
-    guesses from the message. The message is the rest of the first line; continuation lines go to
+    letter only after a timestamp, so that "I think…" keeps its "I"), else a level the line states in
+    its first 80 characters (`[Warning]`, `# WARNING`), else the level the classifier guesses from the
+    message. The message is the rest of the first line; continuation lines go to
     `fields["stack"]`.
     """
 
@@ -103,6 +110,10 @@ class PlainTextFormat:
                 if level is not None:
                     rest = rest[m.end() :].lstrip(" \t:|-")
             message = rest.rstrip()
+            if level is None:
+                stated = _STATED_LEVEL(message, 0, _STATED_WITHIN)
+                if stated is not None:
+                    level = level_from_name(stated.group(stated.lastindex or 0))
             if level is None:
                 level = classify(message)
             fields = None
