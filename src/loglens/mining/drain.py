@@ -87,7 +87,7 @@ class TemplateMiner:
         self._similarity = similarity
         self._masker = TokenMasker()
         self._by_shape: dict[tuple[str, tuple[str, ...]], Template] = {}
-        self._groups: dict[tuple[str, int], list[Template]] = {}
+        self._groups: dict[tuple[str, int, str], list[Template]] = {}
         self._next_number: dict[str, int] = {}
         self.templates: dict[str, Template] = {}
 
@@ -109,7 +109,9 @@ class TemplateMiner:
         return [add(message, service) for message in messages]
 
     def _place(self, service: str, shape: tuple[str, ...]) -> Template:
-        group = self._groups.setdefault((service, len(shape)), [])
+        # The first word splits groups as in Drain's prefix tree: "Accepted password for …" and "Failed
+        # password for …" agree on every other word, yet are different events.
+        group = self._groups.setdefault((service, len(shape), shape[0] if shape else ""), [])
         best: Template | None = None
         best_score = 0.0
         for candidate in group:
