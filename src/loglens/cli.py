@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -261,6 +262,26 @@ def sql(statement: str, as_json: bool, store_path: str | None, config_path: str 
     click.echo("\t".join(columns))
     for row in rows:
         click.echo("\t".join("" if v is None else str(v) for v in row))
+
+
+# -- mine ------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--message-only", is_flag=True, help="Take each line whole as the message (no header parsing).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JSONL here.")
+def mine(path: Path, message_only: bool, out_path: Path | None) -> None:
+    """Mine PATH's templates in a fresh state: one JSON object per input line (see docs/cli.md)."""
+    from loglens.mine import mine_file
+
+    out = out_path.open("w", encoding="utf-8") if out_path else sys.stdout
+    try:
+        for mined in mine_file(path, message_only):
+            out.write(orjson.dumps(mined.to_json()).decode() + "\n")
+    finally:
+        if out_path:
+            out.close()
 
 
 def main() -> None:
