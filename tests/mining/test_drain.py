@@ -59,3 +59,23 @@ class TestTemplateMiner:
 def test_extract_params_partial_wildcards() -> None:
     """A wildcard inside a token yields only the variable part."""
     assert extract_params(["(pid=<*>),", "x", "<*>"], ["(pid=42),", "x", "y"]) == ["42", "y"]
+
+
+class TestState:
+    def test_round_trip_keeps_ids(self) -> None:
+        """A miner restored from its JSON state gives the same messages the same ids, and new ids after."""
+        import json
+
+        miner = TemplateMiner()
+        before = [miner.add(line, "sshd").template.id for line in LINES]
+        state = json.loads(json.dumps(miner.state()))
+        restored = TemplateMiner.from_state(state)
+        assert [restored.add(line, "sshd").template.id for line in LINES] == before
+        assert restored.add("a brand new message shape", "sshd").template.id == "sshd-4"
+
+    def test_wrong_version_refused(self) -> None:
+        """A state from another version is refused, not misread."""
+        import pytest
+
+        with pytest.raises(ValueError, match="version"):
+            TemplateMiner.from_state({"version": 99})

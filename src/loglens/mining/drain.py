@@ -4,16 +4,18 @@ A message is split on whitespace and its variable tokens masked (masking.py). Me
 masked shape always share a template (one dict lookup on the hot path). A new shape joins the most
 similar template of the same service and length when it repeats enough of the template's literal words
 in place; the positions that differ become wildcards. A template keeps its id when it
-generalises, so older records still resolve to it. (Work in progress for issue 3: no persistence and no
-cap yet.)
+generalises, so older records still resolve to it; `state()` / `from_state()` carry ids across restarts
+as plain JSON. (Work in progress for issue 3: no cap on the template count yet.)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from loglens.mining.masking import WILDCARD, TokenMasker
 
+STATE_VERSION = 1
 DEFAULT_SIMILARITY = 0.7
 """Measured on Loghub-2k (bench/loghub.py), message-only mean GA: 0.914 at 0.65, 0.931 at 0.7, 0.932 at
 0.75, 0.869 at 0.8 — 0.7 sits inside the plateau rather than on its edge."""
@@ -107,6 +109,37 @@ class TemplateMiner:
         """Mines a batch of one service's messages, in order."""
         add = self.add
         return [add(message, service) for message in messages]
+
+    def state(self) -> dict[str, Any]:
+        """The miner's state as plain JSON-able data (never a pickle: a state file must not be code)."""
+        return {
+            "version": STATE_VERSION,
+            "similarity": self._similarity,
+            "next_number": dict(self._next_number),
+            "templates": [
+                {"id": t.id, "service": t.service, "tokens": list(t.tokens), "count": t.count}
+                for t in self.templates.values()
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TemplateMiner:
+        """A miner that continues from `state()`: same ids, same templates.
+
+        The shape memo is not saved: a shape seen before repeats every literal word of its template,
+        so it finds the same template again on first sight.
+        """
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"miner state version {state.get('version')!r}, expected {STATE_VERSION}")
+        miner = cls(similarity=float(state["similarity"]))
+        miner._next_number = {str(k): int(v) for k, v in state["next_number"].items()}
+        for item in state["templates"]:
+            template = Template(str(item["id"]), str(item["service"]), [str(t) for t in item["tokens"]],
+                                int(item["count"]))  # fmt: skip
+            miner.templates[template.id] = template
+            key = (template.service, len(template.tokens), template.tokens[0] if template.tokens else "")
+            miner._groups.setdefault(key, []).append(template)
+        return miner
 
     def _place(self, service: str, shape: tuple[str, ...]) -> Template:
         # The first word splits groups as in Drain's prefix tree: "Accepted password for …" and "Failed
