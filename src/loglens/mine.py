@@ -20,7 +20,7 @@ from loglens.formats.base import SourceContext
 from loglens.formats.detect import detect_format
 from loglens.formats.level import LevelClassifier
 from loglens.formats.timestamp import TimestampParser
-from loglens.mining.drain import Template, TemplateMiner, extract_params
+from loglens.mining.drain import Template, TemplateMiner
 from loglens.sources.file import open_binary
 from loglens.sources.lines import LineReader
 
@@ -75,4 +75,4 @@ def mine_file(path: Path, message_only: bool = False) -> Iterator[MinedLine]:
     templates = [miner.add(message).template for message in messages]
     for number, (message, template) in enumerate(zip(messages, templates, strict=True), 1):
         # Values are read against the final template: it may have generalised after this line.
-        yield MinedLine(number, template, extract_params(template.tokens, message.split()))
+        yield MinedLine(number, template, template.params_of(message.split()))

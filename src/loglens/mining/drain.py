@@ -23,17 +23,57 @@ DEFAULT_SIMILARITY = 0.7
 
 @dataclass(slots=True)
 class Template:
-    """A template: its stable id, tokens (with `<*>` wildcards) and how many messages it has."""
+    """A template: its stable id, tokens (with `<*>` wildcards) and how many messages it has.
+
+    `slots` (position, text before, text after the wildcard) are kept in step with `tokens`, so that
+    reading a message's parameters costs one step per variable, not one per word.
+    """
 
     id: str
     service: str
     tokens: list[str]
     count: int = 0
+    slots: tuple[tuple[int, str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        self.slots = wildcard_slots(self.tokens)
 
     @property
     def text(self) -> str:
         """The template as one string, `<*>` for each variable."""
         return " ".join(self.tokens)
+
+    def generalise(self, tokens: list[str]) -> None:
+        """Replaces the tokens (same length, more wildcards) and re-indexes the wildcards."""
+        self.tokens = tokens
+        self.slots = wildcard_slots(tokens)
+
+    def params_of(self, tokens: list[str]) -> list[str]:
+        """The values behind each wildcard in one message's tokens (same length as the template)."""
+        params: list[str] = []
+        for index, head, tail in self.slots:
+            got = tokens[index]
+            if head or tail:
+                got = _inner(got, head, tail)
+            params.append(got)
+        return params
+
+
+def wildcard_slots(tokens: list[str]) -> tuple[tuple[int, str, str], ...]:
+    """(position, text before, text after) of every token holding a wildcard."""
+    slots = []
+    for index, token in enumerate(tokens):
+        if WILDCARD in token:
+            head, _, tail = token.partition(WILDCARD)
+            slots.append((index, head, tail))
+    return tuple(slots)
+
+
+def _inner(token: str, head: str, tail: str) -> str:
+    """The part of `token` between a partial wildcard's fixed text (`(pid=<*>),` → the pid)."""
+    if token.startswith(head) and token.endswith(tail) and len(token) >= len(head) + len(tail):
+        return token[len(head) : len(token) - len(tail)] if tail else token[len(head) :]
+    return token
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,20 +102,11 @@ def _similarity(template: list[str], shape: tuple[str, ...]) -> float:
 
 
 def extract_params(template: list[str], tokens: list[str]) -> list[str]:
-    """The values behind each `<*>` of the template in one message's tokens."""
-    params: list[str] = []
-    for want, got in zip(template, tokens, strict=True):
-        if WILDCARD not in want:
-            continue
-        if want == WILDCARD:
-            params.append(got)
-            continue
-        head, _, tail = want.partition(WILDCARD)
-        if got.startswith(head) and got.endswith(tail) and len(got) >= len(head) + len(tail):
-            params.append(got[len(head) : len(got) - len(tail)] if tail else got[len(head) :])
-        else:
-            params.append(got)
-    return params
+    """The values behind each `<*>` of a template (as tokens) in one message's tokens."""
+    return [
+        _inner(tokens[i], head, tail) if head or tail else tokens[i]
+        for i, head, tail in wildcard_slots(template)
+    ]
 
 
 class TemplateMiner:
@@ -103,7 +134,7 @@ class TemplateMiner:
             template = self._place(service, shape)
             self._by_shape[key] = template
         template.count += 1
-        return Match(template, extract_params(template.tokens, tokens))
+        return Match(template, template.params_of(tokens))
 
     def add_batch(self, messages: list[str], service: str = "") -> list[Match]:
         """Mines a batch of one service's messages, in order."""
@@ -152,9 +183,9 @@ class TemplateMiner:
             if score > best_score:
                 best, best_score = candidate, score
         if best is not None and best_score >= self._similarity:
-            best.tokens = [
-                want if want == got else WILDCARD for want, got in zip(best.tokens, shape, strict=True)
-            ]
+            best.generalise(
+                [want if want == got else WILDCARD for want, got in zip(best.tokens, shape, strict=True)]
+            )
             return best
         number = self._next_number.get(service, 0) + 1
         self._next_number[service] = number

@@ -20,13 +20,16 @@ _HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]{8,}$|^0x[0-9a-fA-F]+$")
 _EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _NAME_WITH_DIGIT = re.compile(r"^[A-Za-z]{2,}\d$")
+_DIGIT = re.compile(r"\d").search
+_VALUE_SIGN = re.compile(r"[/@]").search
+_HEX_WORD = re.compile(r"[(\[{<'\"]*(?:0x)?[0-9a-fA-F]{8,}[)\]}>'\",;:.!?]*$").match
 
 
 def _is_variable(core: str) -> bool:
     """True when a token's core (punctuation stripped) is data rather than wording."""
     if not core:
         return False
-    if any(c.isdigit() for c in core):
+    if _DIGIT(core) is not None:
         # A word with one digit glued to its end names a thing (`ssh2`, `ipv4`, `md5`), not a value.
         return _NAME_WITH_DIGIT.match(core) is None
     return bool(_HEX.match(core) or _EMAIL.match(core) or _URL.match(core)) or _is_path(core)
@@ -39,6 +42,12 @@ def _is_path(core: str) -> bool:
 
 def mask_token(token: str) -> str:
     """The token with its variable part replaced by `<*>` (unchanged when it is wording)."""
+    # Fast answers for the two commonest kinds: plain numbers, and words with nothing that could make
+    # them a value (no digit, no path, address or URL sign, not long enough to be a hex id).
+    if token.isdigit():
+        return WILDCARD
+    if _DIGIT(token) is None and _VALUE_SIGN(token) is None and (len(token) < 8 or _HEX_WORD(token) is None):
+        return token
     frame = _FRAME.match(token)
     if frame is None:  # pragma: no cover - the pattern matches any string
         return token
@@ -48,7 +57,7 @@ def mask_token(token: str) -> str:
     if _URL.match(core):
         return f"{head}{WILDCARD}{tail}"
     key_value = _KEY_VALUE.match(core)
-    if key_value is not None and not any(c.isdigit() for c in key_value.group(1)):
+    if key_value is not None and _DIGIT(key_value.group(1)) is None:
         key, value = key_value.groups()
         return f"{head}{key}{WILDCARD}{tail}" if _is_variable(value) else token
     return f"{head}{WILDCARD}{tail}" if _is_variable(core) else token
