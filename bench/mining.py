@@ -86,8 +86,19 @@ def corpus_messages(shared: Path, lines: int, out: Path) -> list[str]:
         not (out / "truth.json").exists()
         or json.loads((out / "truth.json").read_text())["lines_requested"] != lines
     ):
-        subprocess.run([sys.executable, str(shared / "bench" / "gen_corpus.py"), "--lines", str(lines), "--seed",
-                        "42", "--out", str(out), "--quiet"], check=True)  # fmt: skip
+        generator = str(shared / "bench" / "gen_corpus.py")
+        command = [
+            sys.executable,
+            generator,
+            "--lines",
+            str(lines),
+            "--seed",
+            "42",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+        subprocess.run(command, check=True)
     messages: list[str] = []
     for name in CORPUS_FILES:
         messages.extend(m for m in messages_of(read_lines(out / name), message_only=False) if m)
