@@ -79,3 +79,23 @@ class TestState:
 
         with pytest.raises(ValueError, match="version"):
             TemplateMiner.from_state({"version": 99})
+
+
+class TestBounds:
+    def test_template_cap_holds_and_ids_stay_valid(self) -> None:
+        """Past the cap no template is created: new shapes join a similar one or a catch-all."""
+        miner = TemplateMiner(max_templates=5)
+        ids = [miner.add(f"event{i} happened in zone{i} now").template.id for i in range(200)]
+        ids += [miner.add(f"other{i} thing").template.id for i in range(50)]
+        # The cap, plus one catch-all for each message length met at the cap (5 and 2 words here).
+        assert len(miner.templates) == 7
+        assert set(ids) <= set(miner.templates)
+
+    def test_shape_memo_is_bounded(self) -> None:
+        """The shape memo is a cache: past its bound it is cleared and shapes still find their templates."""
+        miner = TemplateMiner(max_shapes=10)
+        first = miner.add("alpha beta gamma", "s").template.id
+        for i in range(100):
+            miner.add(f"w{chr(97 + i % 26)}x word{chr(97 + (i * 7) % 26)}y z", "s")
+        assert len(miner._by_shape) <= 10
+        assert miner.add("alpha beta gamma", "s").template.id == first

@@ -16,6 +16,8 @@ from typing import Any
 from loglens.mining.masking import WILDCARD, TokenMasker
 
 STATE_VERSION = 1
+DEFAULT_MAX_TEMPLATES = 50_000
+DEFAULT_MAX_SHAPES = 200_000
 DEFAULT_SIMILARITY = 0.7
 """Measured on Loghub-2k (bench/loghub.py), message-only mean GA: 0.914 at 0.65, 0.931 at 0.7, 0.932 at
 0.75, 0.869 at 0.8 — 0.7 sits inside the plateau rather than on its edge."""
@@ -112,15 +114,31 @@ def extract_params(template: list[str], tokens: list[str]) -> list[str]:
 class TemplateMiner:
     """Mines templates from messages, one service's messages never joining another's templates.
 
+    Memory is bounded: the shape memo is a cache (cleared past `max_shapes`, shapes find their
+    templates again by similarity), and past `max_templates` no template is created: a new shape
+    joins the most similar template of its group, however little it agrees (generalising it), or,
+    in a group with none, one all-wildcard template per service and length, so that ids already
+    handed out stay valid.
+
     Args:
-        similarity: share of agreeing positions needed to join an existing template.
+        similarity: share of the template's literal words a message must repeat to join it.
+        max_templates: the cap on templates (all services together).
+        max_shapes: the cap on remembered message shapes.
     """
 
-    def __init__(self, similarity: float = DEFAULT_SIMILARITY) -> None:
+    def __init__(
+        self,
+        similarity: float = DEFAULT_SIMILARITY,
+        max_templates: int = DEFAULT_MAX_TEMPLATES,
+        max_shapes: int = DEFAULT_MAX_SHAPES,
+    ) -> None:
         self._similarity = similarity
+        self._max_templates = max_templates
+        self._max_shapes = max_shapes
         self._masker = TokenMasker()
         self._by_shape: dict[tuple[str, tuple[str, ...]], Template] = {}
         self._groups: dict[tuple[str, int, str], list[Template]] = {}
+        self._catch_alls: dict[tuple[str, int], Template] = {}
         self._next_number: dict[str, int] = {}
         self.templates: dict[str, Template] = {}
 
@@ -132,6 +150,8 @@ class TemplateMiner:
         template = self._by_shape.get(key)
         if template is None:
             template = self._place(service, shape)
+            if len(self._by_shape) >= self._max_shapes:
+                self._by_shape.clear()
             self._by_shape[key] = template
         template.count += 1
         return Match(template, template.params_of(tokens))
@@ -151,6 +171,7 @@ class TemplateMiner:
                 {"id": t.id, "service": t.service, "tokens": list(t.tokens), "count": t.count}
                 for t in self.templates.values()
             ],
+            "catch_all": [t.id for t in self._catch_alls.values()],
         }
 
     @classmethod
@@ -168,9 +189,31 @@ class TemplateMiner:
             template = Template(str(item["id"]), str(item["service"]), [str(t) for t in item["tokens"]],
                                 int(item["count"]))  # fmt: skip
             miner.templates[template.id] = template
+        catch_alls = set(state.get("catch_all", []))
+        for template in miner.templates.values():
+            if template.id in catch_alls:
+                miner._catch_alls[(template.service, len(template.tokens))] = template
+                continue
             key = (template.service, len(template.tokens), template.tokens[0] if template.tokens else "")
             miner._groups.setdefault(key, []).append(template)
         return miner
+
+    def _catch_all(self, service: str, length: int) -> Template:
+        """The all-wildcard template of a service and length, used once the cap is reached.
+
+        Kept apart from the groups: there it would agree with every shape of its length.
+        """
+        template = self._catch_alls.get((service, length))
+        if template is None:
+            template = self._catch_alls[(service, length)] = self._new_template(service, [WILDCARD] * length)
+        return template
+
+    def _new_template(self, service: str, tokens: list[str]) -> Template:
+        number = self._next_number.get(service, 0) + 1
+        self._next_number[service] = number
+        template = Template(f"{service or 'x'}-{number}", service, tokens)
+        self.templates[template.id] = template
+        return template
 
     def _place(self, service: str, shape: tuple[str, ...]) -> Template:
         # The first word splits groups as in Drain's prefix tree: "Accepted password for …" and "Failed
@@ -182,14 +225,14 @@ class TemplateMiner:
             score = _similarity(candidate.tokens, shape) if shape else 1.0
             if score > best_score:
                 best, best_score = candidate, score
-        if best is not None and best_score >= self._similarity:
+        at_cap = len(self.templates) >= self._max_templates
+        if best is not None and (best_score >= self._similarity or at_cap):
             best.generalise(
                 [want if want == got else WILDCARD for want, got in zip(best.tokens, shape, strict=True)]
             )
             return best
-        number = self._next_number.get(service, 0) + 1
-        self._next_number[service] = number
-        template = Template(f"{service or 'x'}-{number}", service, list(shape))
+        if at_cap:
+            return self._catch_all(service, len(shape))
+        template = self._new_template(service, list(shape))
         group.append(template)
-        self.templates[template.id] = template
         return template
