@@ -15,7 +15,7 @@ _MEMO_LIMIT: Final = 200_000
 
 # Framing punctuation kept around a masked core.
 _FRAME = re.compile(r"^([(\[{<'\"]*)(.*?)([)\]}>'\",;:.!?]*)$", re.DOTALL)
-_KEY_VALUE = re.compile(r"^([A-Za-z_][\w.\-]*[=:])(.+)$", re.DOTALL)
+_KEY_VALUE = re.compile(r"^([^\d=\s]*?[A-Za-z_][\w.\-]*[=:])(.+)$", re.DOTALL)
 _HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]{8,}$|^0x[0-9a-fA-F]+$")
 _EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
