@@ -130,8 +130,16 @@ class TestSniff:
         assert not fmt.sniff("2026-11-21 00:01:21,438 FATAL [main] c.e.App: dying")
 
     def test_shared_shape_is_accepted(self) -> None:
-        """A log4j ERROR line looks exactly like Python's and is accepted (detection decides)."""
-        assert PythonLoggingFormat().sniff("2026-11-21 00:01:21,438 ERROR [main] c.e.App: failed")
+        """A line whose message merely starts with `name.ext: ` is Python-shaped too (detection decides)."""
+        assert PythonLoggingFormat().sniff("2026-11-21 00:01:21,438 ERROR [main] config.yaml: unreadable")
+
+    def test_log4j_class_logger_is_refused(self) -> None:
+        """`LEVEL [thread] org.pkg.Class: ` is log4j's layout (Hadoop), not Python's."""
+        fmt = PythonLoggingFormat()
+        assert not fmt.sniff(
+            "2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created"
+        )
+        assert not fmt.sniff("2026-11-21 00:01:21,438 ERROR [main] c.e.App: failed")
 
 
 class TestFraming:

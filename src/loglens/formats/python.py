@@ -40,7 +40,12 @@ _NAME_FIRST = 1  # the last layout is the catch-all (see HeaderLayouts)
 # log4j writes the same comma-millisecond stamp. Its lines are refused here when they carry what
 # Python's logging never prints: a level name it does not use (WARN, TRACE, FATAL) before `[thread]`,
 # or `INFO` padded with two or more spaces before `[` (log4j's `%-5p`). See the class docstring.
-_SNIFF_STAMP = re.compile(rf"{_STAMP}(?! +(?:(?:WARN|TRACE|FATAL) +|INFO {{2,}})\[)").match
+# Refused too: log4j's `LEVEL [thread] org.pkg.Class: message` (Hadoop and most Java servers), whose
+# logger is a dotted Java class name ending in a capitalised class and a colon.
+_SNIFF_STAMP = re.compile(
+    rf"{_STAMP}(?! +(?:(?:WARN|TRACE|FATAL) +|INFO {{2,}})\[)"
+    r"(?! +[A-Z]+ +\[[^\]]*\] +(?:[a-z_][\w$]*\.){2,}[A-Z][\w$]*: )"
+).match
 _SNIFF_FLASK = re.compile(rf"\[{_STAMP}\] ").match
 _SNIFF_BASIC = re.compile(r"(?:CRITICAL|ERROR|WARNING|INFO|DEBUG):[^:\s]*:").match
 _TRACEBACK = "Traceback (most recent call last):"
