@@ -23,6 +23,7 @@ def test_every_format_is_documented() -> None:
         "logfmt": "logfmt",
         "syslog": "syslog",
         "clf": "common log format",
+        "apache_error": "apache error log",
         "python": "python logging",
         "java": "java/logback",
         "kernel": "kernel/dmesg",

@@ -13,6 +13,7 @@ __all__ = ["LogFormat", "SourceContext", "format_by_name", "format_names", "regi
 def registry() -> dict[str, LogFormat]:
     """Every format loglens knows, by name, in the order detection prefers them on a tie."""
     # Imported here, not at module top, so that `formats.base` stays importable by the format modules.
+    from loglens.formats.apache_error import ApacheErrorFormat
     from loglens.formats.clf import ClfFormat
     from loglens.formats.java import JavaLogFormat
     from loglens.formats.json import JsonFormat
@@ -26,6 +27,7 @@ def registry() -> dict[str, LogFormat]:
         JsonFormat(),
         SyslogFormat(),
         ClfFormat(),
+        ApacheErrorFormat(),
         PythonLoggingFormat(),
         JavaLogFormat(),
         KernelFormat(),
