@@ -285,3 +285,30 @@ class TestParse:
         rec = parse_one("\tat com.acme.Orphan.frame(Orphan.java:1)")
         assert rec.parse_error
         assert rec.message == rec.raw
+
+
+class TestDashedLog4j:
+    def test_zookeeper_layout(self) -> None:
+        """log4j `%d - %-5p [%t:%C{1}@%L] - %m` parses (brackets inside the thread too); Python refuses it."""
+        from datetime import UTC
+
+        from loglens.formats.base import SourceContext
+        from loglens.formats.level import LevelClassifier
+        from loglens.formats.python import PythonLoggingFormat
+        from loglens.formats.timestamp import TimestampParser
+        from loglens.record import Level
+
+        line = (
+            "2015-07-29 17:41:44,747 - WARN  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774]"
+            " - Notification time out: 3200"
+        )
+        fmt = JavaLogFormat()
+        assert fmt.sniff(line) and not PythonLoggingFormat().sniff(line)
+        ctx = SourceContext(
+            source="zk", service="zk", host=None, observed_ns=0,
+            timestamps=TimestampParser(tz=UTC), levels=LevelClassifier(),
+        )  # fmt: skip
+        (rec,) = fmt.parse([line], ctx)
+        assert rec.message == "Notification time out: 3200"
+        assert rec.level is Level.WARNING
+        assert rec.fields is not None and rec.fields["thread"].startswith("QuorumPeer[myid=1]")

@@ -30,10 +30,13 @@ _HEADERS: tuple[re.Pattern[str], ...] = (
     re.compile(rf"((?:\d{{4}}-\d\d-\d\d[ T])?{_TIME}) +\[([^\]]*)\] +({_LEVELS}) +{_LOGGER_SEP}"),
     # Spring Boot: `… INFO 12345 --- [           main] c.e.App : msg`, since 3.2 with `[app] ` first
     re.compile(rf"({_DATETIME}) +({_LEVELS}) +(\d+) +--- +(?:\[[^\]]*\] +)?\[ *([^\]]*)\] +(\S+) +: ?(.*)"),
+    # log4j `%d - %-5p [%t:%C{1}@%L] - %m` (ZooKeeper); the thread may hold brackets itself.
+    re.compile(rf"({_DATETIME}) +- +({_LEVELS}) +\[(.*?)\] +- ()(.*)"),
     # Anything else starting with a stamp: optional `[thread]`, optional level, then the message.
     re.compile(rf"({_DATETIME}|{_TIME}) +(?:\[([^\]]*)\] +)?(?:({_LEVELS}) +)?()(.*)"),
 )
 # The last layout is the catch-all (see HeaderLayouts).
+_DASHED = 3
 
 _LOG4J_LEVELS = r"TRACE|DEBUG|INFO|WARN|ERROR|FATAL"
 _SNIFF_DOT = re.compile(rf"{_DATETIME} +(?:(?:{_LEVELS}) |\[)").match
@@ -41,8 +44,9 @@ _SNIFF_TIME = re.compile(rf"{_TIME} +(?:(?:{_LEVELS}) |\[)").match
 # A comma stamp is Python's too: claim it only in log4j's `LEVEL [thread] logger - ` shape, or with
 # `logger: ` when the logger is dotted (so Python's `INFO [w] Heartbeat: ok` is not taken for log4j).
 _SNIFF_COMMA = re.compile(
-    rf"{_DATETIME} +(?:(?:{_LOG4J_LEVELS}) +\[[^\]]*\]|\[[^\]]*\] +(?:{_LOG4J_LEVELS}))"
+    rf"{_DATETIME} +(?:(?:(?:{_LOG4J_LEVELS}) +\[[^\]]*\]|\[[^\]]*\] +(?:{_LOG4J_LEVELS}))"
     r" +(?:[^\s:]+ +- |[^\s:.]*\.[^\s:]*: )"
+    rf"|- +(?:{_LOG4J_LEVELS}) +\[.*?\] +- )"
 ).match
 
 _EXC_CLASS = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?=: |:$|$)").match
@@ -171,7 +175,7 @@ class JavaLogFormat:
                 append(unparsed_record(event, "not a Java log line", ctx, classify(header)))
                 continue
             pid: int | None = None
-            if i == 0:
+            if i in (0, _DASHED):
                 stamp, token, thread, logger, message = m.groups()
             elif i == 2:
                 stamp, token, pid_text, thread, logger, message = m.groups()

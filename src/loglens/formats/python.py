@@ -41,10 +41,12 @@ _NAME_FIRST = 1  # the last layout is the catch-all (see HeaderLayouts)
 # Python's logging never prints: a level name it does not use (WARN, TRACE, FATAL) before `[thread]`,
 # or `INFO` padded with two or more spaces before `[` (log4j's `%-5p`). See the class docstring.
 # Refused too: log4j's `LEVEL [thread] org.pkg.Class: message` (Hadoop and most Java servers), whose
-# logger is a dotted Java class name ending in a capitalised class and a colon.
+# logger is a dotted Java class name ending in a capitalised class and a colon, and log4j's
+# `- LEVEL [thread] - message` (ZooKeeper), where Python's cookbook layout has a logger name first.
 _SNIFF_STAMP = re.compile(
     rf"{_STAMP}(?! +(?:(?:WARN|TRACE|FATAL) +|INFO {{2,}})\[)"
     r"(?! +[A-Z]+ +\[[^\]]*\] +(?:[a-z_][\w$]*\.){2,}[A-Z][\w$]*: )"
+    r"(?! +- +(?:TRACE|DEBUG|INFO|WARN|ERROR|FATAL) +\[)"
 ).match
 _SNIFF_FLASK = re.compile(rf"\[{_STAMP}\] ").match
 _SNIFF_BASIC = re.compile(r"(?:CRITICAL|ERROR|WARNING|INFO|DEBUG):[^:\s]*:").match
