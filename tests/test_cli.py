@@ -102,6 +102,31 @@ class TestLogs:
         assert lines[5].strip() == "ValueError: bad"
         assert "\x1b[" not in out  # piped: no colour
 
+    def test_dedupe(self, tmp_path: Path) -> None:
+        """--dedupe prints one line per run of repeats, with count, first and last time."""
+        log = tmp_path / "w.log"
+        log.write_text(
+            "".join(
+                f"2026-11-21 10:00:{s:02d},000 WARNING [jobs] retry {s} of 9 for job 7\n" for s in range(5)
+            )
+            + "2026-11-21 10:00:06,000 ERROR [jobs] job 7 failed\n"
+        )
+        path = tmp_path / "s.duckdb"
+        LoglensCli.run("ingest", "--store", str(path), str(log))
+        out = LoglensCli.run("logs", "--store", str(path), "--dedupe").stdout.splitlines()
+        assert len(out) == 2
+        assert out[0].endswith(
+            "retry 0 of 9 for job 7 (x5, first: 2026-11-21T10:00:00.000Z, last: 2026-11-21T10:00:04.000Z)"
+        )
+        assert "job 7 failed (x1" in out[1]
+        rows = [
+            json.loads(x)
+            for x in LoglensCli.run("logs", "--store", str(path), "--dedupe", "--json").stdout.splitlines()
+        ]
+        assert [r["count"] for r in rows] == [5, 1]
+        tight = LoglensCli.run("logs", "--store", str(path), "--dedupe", "--window", "500ms", check=False)
+        assert tight.returncode == 1 and "duration" in tight.stderr
+
     def test_raw(self, store: Path) -> None:
         """--raw prints the record's text as read."""
         out = LoglensCli.run("logs", "--store", str(store), "--raw", "--lines", "1", "service:api").stdout

@@ -19,10 +19,11 @@ import orjson
 
 from loglens.config import Config, load_config, resolve_store_path
 from loglens.errors import LoglensError
-from loglens.output import format_json, format_line, use_colour
+from loglens.mining.dedup import dedupe as dedupe_records
+from loglens.output import format_dedup_group, format_json, format_line, use_colour
 from loglens.pipeline import Ingestor, IngestReport
 from loglens.query.language import and_all, compile_query, grep_clause, level_clause, service_clause
-from loglens.query.timerange import time_clause
+from loglens.query.timerange import parse_duration, time_clause
 from loglens.store.duckdb import DuckDBStore
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -189,6 +190,12 @@ def _lines_option(value: str) -> int | None:
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per record (see docs/cli.md).")
 @click.option("--raw", is_flag=True, help="Print each record's raw text as read.")
+@click.option(
+    "--dedupe", is_flag=True, help="One line per run of the same event: `msg (xN, first: …, last: …)`."
+)
+@click.option(
+    "--window", default="60s", show_default=True, metavar="DURATION", help="Largest gap in a --dedupe run."
+)
 @_store_options
 def logs(
     query: tuple[str, ...],
@@ -200,11 +207,14 @@ def logs(
     services: tuple[str, ...],
     as_json: bool,
     raw: bool,
+    dedupe: bool,
+    window: str,
     store_path: str | None,
     config_path: str | None,
 ) -> None:
     """Show stored records matching QUERY (see docs/query.md), oldest first."""
     limit = _lines_option(lines)
+    window_ns = parse_duration(window)
     parts = [compile_query(" ".join(query))]
     if grep:
         parts.append(grep_clause(grep))
@@ -221,7 +231,12 @@ def logs(
     colour = use_colour(sys.stdout)
     try:
         write = out.write
-        for record in store.search(where.where, where.params, limit):
+        records = store.search(where.where, where.params, limit)
+        if dedupe:
+            for group in dedupe_records(records, window_ns):
+                write(format_dedup_group(group, as_json, colour) + "\n")
+            return
+        for record in records:
             if as_json:
                 write(format_json(record) + "\n")
             elif raw:

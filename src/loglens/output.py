@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import zlib
+from dataclasses import replace
 from typing import Any, TextIO
 
 import orjson
 
 from loglens.formats.timestamp import to_iso_ms
+from loglens.mining.dedup import DedupGroup
 from loglens.store.base import StoredRecord
 
 RESET = "\x1b[0m"
@@ -85,6 +87,17 @@ def record_json(record: StoredRecord) -> dict[str, Any]:
     if record.parse_error is not None:
         out["parse_error"] = record.parse_error
     return out
+
+
+def format_dedup_group(group: DedupGroup[StoredRecord], as_json: bool, colour: bool) -> str:
+    """One `--dedupe` line: the run's first record with `(xN, first: …, last: …)` after its message."""
+    first, last = to_iso_ms(group.first_ts), to_iso_ms(group.last_ts)
+    if as_json:
+        data = record_json(group.record)
+        data.update({"count": group.count, "first": first, "last": last})
+        return orjson.dumps(data).decode()
+    message = f"{group.record.message} (x{group.count}, first: {first}, last: {last})"
+    return format_line(replace(group.record, message=message), colour)
 
 
 def format_json(record: StoredRecord) -> str:

@@ -20,6 +20,16 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NO_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}$")
 
 
+def parse_duration(text: str) -> int:
+    """A duration (`90s`, `5m`, `1h`, `2d`, `1w`) in nanoseconds; raises QueryError otherwise."""
+    match = _DURATION.match(text.strip())
+    if match is None or text.strip().lower().startswith("now"):
+        raise QueryError(
+            f"cannot read the duration {text!r}: use a number and a unit, such as 30s, 5m, 1h or 2d"
+        )
+    return int(float(match.group(1)) * _UNITS_NS[match.group(2).lower()[0]])
+
+
 def parse_time_bound(text: str, now_ns: int | None = None, tz: tzinfo | None = None) -> int:
     """One `--since`/`--until` value as ns since the epoch, UTC; raises QueryError when unreadable."""
     value = text.strip()

@@ -1,0 +1,49 @@
+"""Tests for loglens.mining.dedup: runs of one event within a window become one line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loglens.mining.dedup import dedupe, normalise
+
+S = 10**9
+
+
+@dataclass(frozen=True)
+class Rec:
+    ts: int
+    service: str
+    message: str
+
+
+class TestDedupe:
+    def test_repeats_within_window_merge(self) -> None:
+        """Same template and values up to digits, each within the window of the last: one group."""
+        records = [Rec(i * S, "api", f"retry {i} of 5 for upstream billing") for i in range(1, 5)]
+        records.append(Rec(5 * S, "api", "connection pool exhausted"))
+        groups = dedupe(records, window_ns=2 * S)
+        assert [(g.record.message, g.count) for g in groups] == [
+            ("retry 1 of 5 for upstream billing", 4),
+            ("connection pool exhausted", 1),
+        ]
+        assert (groups[0].first_ts, groups[0].last_ts) == (1 * S, 4 * S)
+
+    def test_gap_longer_than_window_starts_a_new_run(self) -> None:
+        """A repeat after a quiet gap longer than the window is a new line."""
+        records = [
+            Rec(0, "a", "disk 1 full"),
+            Rec(10 * S, "a", "disk 2 full"),
+            Rec(100 * S, "a", "disk 3 full"),
+        ]
+        assert [g.count for g in dedupe(records, window_ns=30 * S)] == [2, 1]
+
+    def test_services_and_values_split(self) -> None:
+        """Other services, and values that differ beyond digits, are not merged."""
+        records = [Rec(0, "a", "user alice logged in"), Rec(1, "b", "user alice logged in"),
+                   Rec(2, "a", "user alice logged in"), Rec(3, "a", "user bob logged in")]  # fmt: skip
+        assert [g.count for g in dedupe(records)] == [2, 1, 1]
+
+
+def test_normalise_blanks_digits() -> None:
+    """Digits are blanked, other characters kept."""
+    assert normalise(["job-12", "7", "abc"]) == ("job-#", "#", "abc")
