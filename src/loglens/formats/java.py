@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from loglens.formats.base import SourceContext, unparsed_record
 from loglens.formats.headers import HeaderLayouts
 from loglens.formats.level import level_from_name
-from loglens.formats.timestamp import TimestampParser
+from loglens.formats.timestamp import MILLI_NS, MINSEC_NS, TimestampParser
 from loglens.record import Level, Record
 
 __all__ = ["JavaLogFormat", "java_exception_fields"]
@@ -55,8 +55,6 @@ _CAUSED_BY = "Caused by: "
 # itself goes through the source's TimestampParser once, so its zone rules apply; zones change offset
 # on whole hours, so adding minutes to the hour is exact (except inside a repeated DST hour, where
 # the parser's own choice for the hour's start holds for the whole hour).
-_MINSEC_NS = {f"{m:02d}:{s:02d}": (m * 60 + s) * 1_000_000_000 for m in range(60) for s in range(61)}
-_MILLI_NS = {f"{ms:03d}": ms * 1_000_000 for ms in range(1000)}
 # Bounds on the per-instance memos: values come from the input, which must not grow memory unbounded.
 _MEMO_LIMIT = 4096
 
@@ -155,8 +153,8 @@ class JavaLogFormat:
         level_memo = self._levels
         layouts = self._layouts
         parse_ts = ctx.timestamps.parse
-        minsec_ns = _MINSEC_NS
-        milli_ns = _MILLI_NS
+        minsec_ns = MINSEC_NS
+        milli_ns = MILLI_NS
         classify = ctx.levels.classify
         observed = ctx.observed_ns
         service = ctx.service

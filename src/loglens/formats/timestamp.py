@@ -646,3 +646,11 @@ def to_iso_ms(ns: int) -> str:
             _ISO_SECONDS.clear()
         _ISO_SECONDS[seconds] = head
     return head + _MS_SUFFIX[rest // 1_000_000]
+
+
+MINSEC_NS: dict[str, int] = {
+    f"{m:02d}:{s:02d}": (m * 60 + s) * 1_000_000_000 for m in range(60) for s in range(61)
+}
+"""`MM:SS` → nanoseconds into the hour: parsers that memoise an hour's start add the rest by lookup."""
+MILLI_NS: dict[str, int] = {f"{ms:03d}": ms * 1_000_000 for ms in range(1000)}
+"""`mmm` → nanoseconds, for the same parsers."""
