@@ -127,6 +127,17 @@ class TestLogs:
         tight = LoglensCli.run("logs", "--store", str(path), "--dedupe", "--window", "500ms", check=False)
         assert tight.returncode == 1 and "duration" in tight.stderr
 
+    def test_patterns(self, store: Path) -> None:
+        """`patterns --json` lists templates with count, share, trend, level, first/last and a sample."""
+        out = LoglensCli.run("patterns", "--store", str(store), "--service", "worker", "--json").stdout
+        rows = [json.loads(line) for line in out.splitlines()]
+        assert sum(r["count"] for r in rows) == 3
+        assert {r["trend"] for r in rows} <= {"Rising", "Stable", "Declining"}
+        failed = next(r for r in rows if "failed" in r["template"])
+        assert failed["level"] == "error" and failed["sample"].endswith("job 2 failed")
+        text = LoglensCli.run("patterns", "--store", str(store), "--top", "1").stdout
+        assert len(text.splitlines()) == 2
+
     def test_raw(self, store: Path) -> None:
         """--raw prints the record's text as read."""
         out = LoglensCli.run("logs", "--store", str(store), "--raw", "--lines", "1", "service:api").stdout

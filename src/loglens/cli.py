@@ -19,6 +19,7 @@ import orjson
 
 from loglens.config import Config, load_config, resolve_store_path
 from loglens.errors import LoglensError
+from loglens.formats.timestamp import to_iso_ms
 from loglens.mining.dedup import dedupe as dedupe_records
 from loglens.output import format_dedup_group, format_json, format_line, use_colour
 from loglens.pipeline import Ingestor, IngestReport
@@ -245,6 +246,78 @@ def logs(
                 write(format_line(record, colour) + "\n")
     finally:
         store.close()
+
+
+# -- patterns --------------------------------------------------------------------------------------
+
+PATTERN_RECORDS = 500_000
+"""`patterns` mines at most this many of the newest matching records (templates are not stored yet)."""
+
+
+@cli.command()
+@click.option(
+    "--service", "-s", "services", multiple=True, metavar="NAME", help="Only this service (repeatable)."
+)
+@click.option("--since", metavar="TIME", help="1h, 15m, 2d, or '2026-02-12 10:00' (local time).")
+@click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")
+@click.option("--top", default=20, show_default=True, metavar="N", help="How many patterns to show.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per pattern.")
+@_store_options
+def patterns(
+    services: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    top: int,
+    as_json: bool,
+    store_path: str | None,
+    config_path: str | None,
+) -> None:
+    """The message templates behind the records, most frequent first, with share and trend.
+
+    Trend: Rising, Stable or Declining, comparing the last fifth of the time span with the rest
+    (rule in docs/cli.md).
+    """
+    from loglens.analysis.patterns import patterns as find_patterns
+
+    config = load_config(config_path)
+    parts = [compile_query("")]
+    if services:
+        parts.append(service_clause(list(services)))
+    if since or until:
+        parts.append(time_clause(since, until, tz=config.timezone))
+    where = and_all(parts)
+    _, store = _open(store_path, config_path, read_only=True)
+    try:
+        found = find_patterns(store.search(where.where, where.params, PATTERN_RECORDS))
+    finally:
+        store.close()
+    out = sys.stdout
+    for pattern in found[:top]:
+        first, last = to_iso_ms(pattern.first_ts), to_iso_ms(pattern.last_ts)
+        if as_json:
+            out.write(
+                orjson.dumps(
+                    {
+                        "template_id": pattern.template_id,
+                        "template": pattern.template,
+                        "service": pattern.service,
+                        "count": pattern.count,
+                        "share": round(pattern.share, 6),
+                        "trend": pattern.trend,
+                        "level": pattern.level,
+                        "first": first,
+                        "last": last,
+                        "sample": pattern.sample,
+                    }
+                ).decode()
+                + "\n"
+            )
+            continue
+        out.write(
+            f"{pattern.count:>9,}  {pattern.share * 100:5.1f}%  {pattern.trend:<9} {pattern.level:<8} "
+            f"{pattern.service[:12]:<12} {pattern.template}\n"
+            f"{'':>18}first {first}  last {last}  e.g. {pattern.sample[:100]}\n"
+        )
 
 
 # -- sql -------------------------------------------------------------------------------------------

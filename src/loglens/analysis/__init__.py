@@ -1,0 +1,1 @@
+"""Analysis over records: patterns and trends (anomalies, incidents, summaries come later)."""
