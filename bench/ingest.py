@@ -21,16 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from corpus import LOG_FILES, ensure_corpus
+
 HERE = Path(__file__).resolve().parent
-LOG_FILES = (
-    "nginx/access.log",
-    "api/api.jsonl",
-    "queue/queue.log",
-    "worker/worker.log",
-    "billing/billing.log",
-    "syslog/auth.log",
-    "syslog/kernel.log",
-)
 
 
 def run_measured(cmd: list[str]) -> tuple[float, int, str]:
@@ -45,33 +38,6 @@ def run_measured(cmd: list[str]) -> tuple[float, int, str]:
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{err.decode()}")
     return elapsed, usage.ru_maxrss * 1024, out.decode()
-
-
-def ensure_corpus(shared: Path, lines: int, seed: int, corpus: Path) -> dict[str, object]:
-    truth_path = corpus / "truth.json"
-    if truth_path.exists():
-        truth = json.loads(truth_path.read_text())
-        if truth.get("lines_requested") == lines and truth.get("seed") == seed:
-            return truth  # type: ignore[no-any-return]
-    gen = shared / "bench" / "gen_corpus.py"
-    if not gen.exists():
-        sys.exit(f"{gen} not found: pass --shared pointing at the shared folder")
-    print(f"generating a {lines:,}-line corpus in {corpus} …", flush=True)
-    subprocess.run(
-        [
-            sys.executable,
-            str(gen),
-            "--lines",
-            str(lines),
-            "--seed",
-            str(seed),
-            "--out",
-            str(corpus),
-            "--quiet",
-        ],
-        check=True,
-    )
-    return json.loads(truth_path.read_text())  # type: ignore[no-any-return]
 
 
 def main() -> None:

@@ -21,8 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from loglens.mine import messages_of, read_lines
-from loglens.mining.drain import TemplateMiner
+from loglens.mine import messages_of, mine_messages, read_lines
 
 HERE = Path(__file__).resolve().parent
 METRICS = ("GA", "PA", "FGA", "FTA")
@@ -36,11 +35,10 @@ def mine_dataset(structured: Path, mode: str) -> tuple[list[str], float]:
     else:
         raw = structured.with_name(structured.name.replace("_structured.csv", ""))
         contents = messages_of(read_lines(raw), message_only=False)
-    miner = TemplateMiner()
     started = time.perf_counter()
-    matches = [miner.add(content) for content in contents]
+    templates = mine_messages(contents)
     seconds = time.perf_counter() - started
-    return [m.template.text for m in matches], seconds
+    return [template.text for template in templates], seconds
 
 
 def score(structured: Path, predictions: list[str], scorer: Path) -> dict[str, float]:

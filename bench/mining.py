@@ -16,18 +16,16 @@ import csv
 import json
 import resource
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from corpus import LOG_FILES, ensure_corpus
 
 from loglens.mine import messages_of, read_lines
 from loglens.mining.drain import TemplateMiner
 
 HERE = Path(__file__).resolve().parent
-CORPUS_FILES = ("nginx/access.log", "api/api.jsonl", "queue/queue.log", "worker/worker.log",
-                "billing/billing.log", "syslog/auth.log", "syslog/kernel.log")  # fmt: skip
 
 # Drain3's masking set-up as its own examples recommend it (IPs, numbers, hex, ids).
 DRAIN3_MASKS = [
@@ -82,25 +80,10 @@ def timed(name: str, messages: list[str], runs: int) -> dict[str, float]:
 
 
 def corpus_messages(shared: Path, lines: int, out: Path) -> list[str]:
-    if (
-        not (out / "truth.json").exists()
-        or json.loads((out / "truth.json").read_text())["lines_requested"] != lines
-    ):
-        generator = str(shared / "bench" / "gen_corpus.py")
-        command = [
-            sys.executable,
-            generator,
-            "--lines",
-            str(lines),
-            "--seed",
-            "42",
-            "--out",
-            str(out),
-            "--quiet",
-        ]
-        subprocess.run(command, check=True)
+    """The messages (headers parsed off) of every log file of a generated corpus."""
+    ensure_corpus(shared, lines, 42, out)
     messages: list[str] = []
-    for name in CORPUS_FILES:
+    for name in LOG_FILES:
         messages.extend(m for m in messages_of(read_lines(out / name), message_only=False) if m)
     return messages
 

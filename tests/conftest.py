@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,14 @@ def run_loglens(
     if check and result.returncode != 0:
         raise AssertionError(f"loglens {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result
+
+
+@dataclass(frozen=True)
+class Rec:
+    """A record as the template views (dedupe, patterns) read one."""
+
+    ts: int
+    service: str
+    message: str
+    level: str = "info"
+    raw: str = ""

@@ -57,6 +57,17 @@ class TestStoreWriter:
         assert store.checkpoint("/f") == Checkpoint("/f", 1, 9000, "fp", 4)
         store.close()
 
+    def test_batch_spanning_several_boundaries(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A staged batch bigger than the commit unit is cut at every boundary it crosses."""
+        monkeypatch.setattr(duckdb_store, "ROW_GROUP_ROWS", 10)
+        store = SpyStore(tmp_path / "s.duckdb")
+        writer = StoreWriter(store, stage_records=35)
+        writer.put(records(35), Checkpoint("/f", 1, 35, "fp", 4))
+        writer.close()
+        assert [size for size, _ in store.commits] == [10, 10, 10, 5]
+        assert [offsets for _, offsets in store.commits] == [[], [], [], [35]]
+        store.close()
+
     def test_writer_failure_reaches_the_producer(self, tmp_path: Path) -> None:
         """A failing store raises in put/close instead of blocking the producer forever."""
 

@@ -23,7 +23,14 @@ from loglens.formats.timestamp import to_iso_ms
 from loglens.mining.dedup import dedupe as dedupe_records
 from loglens.output import format_dedup_group, format_json, format_line, use_colour
 from loglens.pipeline import Ingestor, IngestReport
-from loglens.query.language import and_all, compile_query, grep_clause, level_clause, service_clause
+from loglens.query.language import (
+    CompiledQuery,
+    and_all,
+    compile_query,
+    grep_clause,
+    level_clause,
+    service_clause,
+)
 from loglens.query.timerange import parse_duration, time_clause
 from loglens.store.duckdb import DuckDBStore
 
@@ -38,13 +45,33 @@ def _store_options(func: F) -> F:
     return func
 
 
-def _open(store_path: str | None, config_path: str | None, read_only: bool) -> tuple[Config, DuckDBStore]:
-    config = load_config(config_path)
+def _open(store_path: str | None, config: Config, read_only: bool) -> DuckDBStore:
     path = resolve_store_path(store_path, config)
-    store = DuckDBStore(
+    return DuckDBStore(
         path, read_only=read_only, memory_limit=config.memory_limit, compression=config.compression
     )
-    return config, store
+
+
+def _filters(
+    config: Config,
+    query: str = "",
+    grep: str | None = None,
+    level: str | None = None,
+    services: tuple[str, ...] = (),
+    since: str | None = None,
+    until: str | None = None,
+) -> CompiledQuery:
+    """The query and the shorthand flags, all of which must match (one way to build every filter)."""
+    parts = [compile_query(query)]
+    if grep:
+        parts.append(grep_clause(grep))
+    if level:
+        parts.append(level_clause(level))
+    if services:
+        parts.append(service_clause(list(services)))
+    if since or until:
+        parts.append(time_clause(since, until, tz=config.timezone))
+    return and_all(parts)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -130,7 +157,8 @@ def ingest(
 
     Ingesting a file again reads only what was appended since (per-file checkpoint).
     """
-    config, store = _open(store_path, config_path, read_only=False)
+    config = load_config(config_path)
+    store = _open(store_path, config, read_only=False)
     try:
         with _progress(not quiet and sys.stderr.isatty()) as progress:
             ingestor = Ingestor(store, config, progress)
@@ -216,18 +244,9 @@ def logs(
     """Show stored records matching QUERY (see docs/query.md), oldest first."""
     limit = _lines_option(lines)
     window_ns = parse_duration(window)
-    parts = [compile_query(" ".join(query))]
-    if grep:
-        parts.append(grep_clause(grep))
-    if level:
-        parts.append(level_clause(level))
-    if services:
-        parts.append(service_clause(list(services)))
     config = load_config(config_path)
-    if since or until:
-        parts.append(time_clause(since, until, tz=config.timezone))
-    where = and_all(parts)
-    _, store = _open(store_path, config_path, read_only=True)
+    where = _filters(config, " ".join(query), grep, level, services, since, until)
+    store = _open(store_path, config, read_only=True)
     out = sys.stdout
     colour = use_colour(sys.stdout)
     try:
@@ -280,13 +299,8 @@ def patterns(
     from loglens.analysis.patterns import patterns as find_patterns
 
     config = load_config(config_path)
-    parts = [compile_query("")]
-    if services:
-        parts.append(service_clause(list(services)))
-    if since or until:
-        parts.append(time_clause(since, until, tz=config.timezone))
-    where = and_all(parts)
-    _, store = _open(store_path, config_path, read_only=True)
+    where = _filters(config, services=services, since=since, until=until)
+    store = _open(store_path, config, read_only=True)
     try:
         found = find_patterns(store.search(where.where, where.params, PATTERN_RECORDS))
     finally:
@@ -329,7 +343,7 @@ def patterns(
 @_store_options
 def sql(statement: str, as_json: bool, store_path: str | None, config_path: str | None) -> None:
     """Run a read-only SQL query on the store (tables: records, checkpoints; see docs/store.md)."""
-    _, store = _open(store_path, config_path, read_only=True)
+    store = _open(store_path, load_config(config_path), read_only=True)
     try:
         columns, rows = store.sql(statement)
     finally:

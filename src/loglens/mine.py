@@ -67,12 +67,19 @@ def messages_of(lines: list[str], message_only: bool) -> list[str]:
     return messages
 
 
+def mine_messages(messages: list[str]) -> list[Template]:
+    """Each message's template in a fresh miner with the default configuration.
+
+    The Template objects are the miner's own, so each reads as it stands after the last message.
+    """
+    add = TemplateMiner().add
+    return [add(message).template for message in messages]
+
+
 def mine_file(path: Path, message_only: bool = False) -> Iterator[MinedLine]:
     """Mines `path` with the default configuration and yields one result per line, in order."""
-    lines = read_lines(path)
-    miner = TemplateMiner()
-    messages = messages_of(lines, message_only)
-    templates = [miner.add(message).template for message in messages]
+    messages = messages_of(read_lines(path), message_only)
+    templates = mine_messages(messages)
     for number, (message, template) in enumerate(zip(messages, templates, strict=True), 1):
         # Values are read against the final template: it may have generalised after this line.
         yield MinedLine(number, template, template.params_of(message.split()))

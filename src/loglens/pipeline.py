@@ -202,14 +202,13 @@ class StoreWriter:
             batch, checkpoints = item
             try:
                 rows = len(batch) if batch is not None else 0
-                room = store.rows_to_next_commit()
-                if rows >= room:
+                while rows and rows >= (room := store.rows_to_next_commit()):
                     # Commit exactly at the store's boundary; the batch's checkpoints wait for the
                     # commit that includes its last record.
                     store.append(batch[:room])
                     store.commit(list(pending.values()))
                     pending.clear()
-                    batch = batch[room:]
+                    batch, rows = batch[room:], rows - room
                 if rows:
                     store.append(batch)
                 for checkpoint in checkpoints:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class Level(IntEnum):
@@ -73,3 +73,14 @@ class Record:
 
 Batch = list[Record]
 """Records travel between stages in batches, never one call per line through every stage."""
+
+
+class MessageRecord(Protocol):
+    """What template-based views (dedupe, patterns) read of a record, stored or freshly parsed."""
+
+    @property
+    def ts(self) -> int: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def message(self) -> str: ...

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from conftest import Rec
 from loglens.analysis.patterns import patterns, trend
 
 S = 10**9
-
-
-@dataclass(frozen=True)
-class Rec:
-    ts: int
-    service: str
-    message: str
-    level: str = "info"
-    raw: str = ""
 
 
 class TestTrend:

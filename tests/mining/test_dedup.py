@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from conftest import Rec
 from loglens.mining.dedup import dedupe, normalise
 
 S = 10**9
-
-
-@dataclass(frozen=True)
-class Rec:
-    ts: int
-    service: str
-    message: str
 
 
 class TestDedupe:

@@ -15,22 +15,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from loglens.mining.drain import TemplateMiner
+from loglens.record import LEVEL_LABELS, MessageRecord
 
 RECENT_SHARE = 0.2
 TREND_FACTOR = 1.5
 TREND_MIN_RECORDS = 5
-LEVEL_ORDER = ("trace", "debug", "info", "notice", "warning", "error", "critical", "fatal")
 
 
-class PatternInput(Protocol):
-    """What pattern statistics need of a record."""
+class PatternInput(MessageRecord, Protocol):
+    """A stored record, as far as pattern statistics read it (level as its label)."""
 
-    @property
-    def ts(self) -> int: ...
-    @property
-    def service(self) -> str: ...
-    @property
-    def message(self) -> str: ...
     @property
     def level(self) -> str: ...
     @property
@@ -89,7 +83,7 @@ def patterns(records: Iterable[PatternInput], miner: TemplateMiner | None = None
         pattern.count += 1
         pattern.first_ts = min(pattern.first_ts, record.ts)
         pattern.last_ts = max(pattern.last_ts, record.ts)
-        if LEVEL_ORDER.index(record.level) > LEVEL_ORDER.index(pattern.level):
+        if LEVEL_LABELS.index(record.level) > LEVEL_LABELS.index(pattern.level):
             pattern.level = record.level
         stamps.append((record.ts, pattern))
     if not stamps:

@@ -11,26 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 from loglens.mining.drain import TemplateMiner
+from loglens.record import MessageRecord
 
 _DIGITS = re.compile(r"\d+")
 DEFAULT_WINDOW_NS = 60 * 10**9
 
 
-class Timed(Protocol):
-    """What deduplication needs of a record."""
-
-    @property
-    def ts(self) -> int: ...
-    @property
-    def service(self) -> str: ...
-    @property
-    def message(self) -> str: ...
-
-
-R = TypeVar("R", bound=Timed)
+R = TypeVar("R", bound=MessageRecord)
 
 
 @dataclass(slots=True)

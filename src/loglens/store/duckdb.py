@@ -15,7 +15,7 @@ import orjson
 import pyarrow as pa
 
 from loglens.errors import ReadOnlyError, StoreError
-from loglens.record import LABEL_OF, Level, Record
+from loglens.record import LABEL_OF, Record
 from loglens.sources.file import Checkpoint
 from loglens.store.base import StoredRecord
 from loglens.store.schema import CURRENT_VERSION, MIGRATIONS, RECORD_COLUMNS, SCHEMA_VERSION_KEY
@@ -80,9 +80,7 @@ def _text_column(values: list[str | None]) -> pa.Array:
 
 
 # Severity number → label, for Arrow's `take`: the label column is built in C from the numbers.
-_LABEL_BY_SEVERITY = pa.array(
-    [LABEL_OF.get(Level(i)) if i in set(Level) else None for i in range(256)], pa.string()
-)
+_LABEL_BY_SEVERITY = pa.array([LABEL_OF.get(i) for i in range(256)], pa.string())  # type: ignore[call-overload]
 
 
 def records_to_arrow(batch: Sequence[Record]) -> pa.Table:
