@@ -14,7 +14,8 @@ WILDCARD: Final = "<*>"
 _MEMO_LIMIT: Final = 200_000
 
 # Framing punctuation kept around a masked core.
-_FRAME = re.compile(r"^([(\[{<'\"]*)(.*?)([)\]}>'\",;:.!?]*)$", re.DOTALL)
+_OPENERS = "([{<'\""
+_CLOSERS = ")]}>'\",;:.!?"
 _KEY_VALUE = re.compile(r"^([^\d=\s]*?[A-Za-z_][\w.\-]*[=:])(.+)$", re.DOTALL)
 _HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]{8,}$|^0x[0-9a-fA-F]+$")
 _EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
@@ -48,10 +49,9 @@ def mask_token(token: str) -> str:
         return WILDCARD
     if _DIGIT(token) is None and _VALUE_SIGN(token) is None and (len(token) < 8 or _HEX_WORD(token) is None):
         return token
-    frame = _FRAME.match(token)
-    if frame is None:  # pragma: no cover - the pattern matches any string
-        return token
-    head, core, tail = frame.groups()
+    opened = token.lstrip(_OPENERS)
+    core = opened.rstrip(_CLOSERS)
+    head, tail = token[: len(token) - len(opened)], opened[len(core) :]
     if not core:
         return token
     if _URL.match(core):
