@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from loglens.mining.drain import TemplateMiner
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -83,12 +85,20 @@ def run_loglens(
     return result
 
 
-@dataclass(frozen=True)
+@dataclass
 class Rec:
-    """A record as the template views (dedupe, patterns) read one."""
+    """A record as the template views (dedupe, patterns) read one; `mined()` gives it its template."""
 
     ts: int
     service: str
     message: str
     level: str = "info"
     raw: str = ""
+    template_id: str | None = None
+    params: list[str] | None = None
+
+
+def mined(records: list[Rec]) -> list[Rec]:
+    """The records, labelled by a fresh miner as ingest labels them."""
+    TemplateMiner().label(records)
+    return records

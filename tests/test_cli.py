@@ -51,7 +51,8 @@ class TestLogs:
         records = logs(store, "--lines", "all")
         assert [r["msg"] for r in records][:3] == ["started", "slow request", "connection refused to db"]
         err = records[2]
-        assert list(err) == ["ts", "lvl", "svc", "host", "pid", "msg", "src", "fields"]
+        assert list(err) == ["ts", "lvl", "svc", "host", "pid", "msg", "src", "tpl", "params", "fields"]
+        assert err["tpl"] == "api-3" and err["params"] == []
         assert err["ts"] == "2026-11-21T10:00:02.300Z"
         assert err["lvl"] == "error"
         assert err["svc"] == "api"

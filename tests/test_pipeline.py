@@ -108,6 +108,49 @@ class TestIngestor:
         assert rows == [(300,)]
         store.close()
 
+    def test_records_carry_templates_and_ids_survive_restarts(self, tmp_path: Path) -> None:
+        """Every stored record has a template id and values; the `templates` table's counts equal the
+        records'; a second run (a new process would do the same) maps known messages to known ids."""
+        log = tmp_path / "app.log"
+        log.write_text("".join(f"2026-11-21 10:00:{i % 60:02d} INFO job {i} done in {i * 3}ms\n"
+                               for i in range(200)))  # fmt: skip
+        path = tmp_path / "s.duckdb"
+        store = DuckDBStore(path)
+        Ingestor(store, Config()).ingest_paths([str(log)])
+        _, before = store.sql("SELECT id, template FROM templates")
+        store.close()
+        with log.open("a") as f:  # the file grows; the next run resumes from its checkpoint
+            for i in range(50):
+                f.write(f"2026-11-21 11:00:{i % 60:02d} INFO job {i} done in {i}ms\n")
+                f.write("2026-11-21 11:00:00 ERROR disk full on /dev/sda1\n")
+        store = DuckDBStore(path)  # a new run starts from what the store holds
+        Ingestor(store, Config()).ingest_paths([str(log)])
+        _, rows = store.sql("SELECT count(*), count(template_id), count(params) FROM records")
+        assert rows == [(300, 300, 300)]
+        _, templates = store.sql("SELECT id, template, count, level FROM templates ORDER BY id")
+        assert [t[:2] for t in templates if t[:2] in before] == before  # kept, not renumbered
+        assert {t[1]: t[2:] for t in templates} == {
+            "job <*> done in <*>": (250, "info"),
+            "disk full on <*>": (50, "error"),
+        }
+        _, orphans = store.sql(
+            "SELECT count(*) FROM records r LEFT JOIN templates t ON t.id = r.template_id WHERE t.id IS NULL"
+        )
+        assert orphans == [(0,)]
+        _, params = store.sql("SELECT params FROM records WHERE message LIKE 'job 7 %' ORDER BY id")
+        assert params == [(["7", "21ms"],), (["7", "7ms"],)]
+        store.close()
+
+    def test_reingesting_the_same_lines_creates_no_templates(self, tmp_path: Path) -> None:
+        """Reading the same file again from its start adds records, never templates."""
+        log = tmp_path / "a.log"
+        log.write_text("".join(f"user u{i % 13} logged in from 10.0.0.{i % 250}\n" for i in range(500)))
+        store = DuckDBStore(tmp_path / "s.duckdb")
+        for _ in range(3):
+            Ingestor(store, Config()).ingest_paths([str(log)], from_start=True)
+        assert store.sql("SELECT count(*), sum(count) FROM templates")[1] == [(1, 1500)]
+        store.close()
+
     def test_bulk_allocation_restores_collector(self) -> None:
         """The collector is off during a bulk load and on again afterwards."""
         assert gc.isenabled()

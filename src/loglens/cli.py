@@ -269,9 +269,6 @@ def logs(
 
 # -- patterns --------------------------------------------------------------------------------------
 
-PATTERN_RECORDS = 500_000
-"""`patterns` mines at most this many of the newest matching records (templates are not stored yet)."""
-
 
 @cli.command()
 @click.option(
@@ -296,13 +293,14 @@ def patterns(
     Trend: Rising, Stable or Declining, comparing the last fifth of the time span with the rest
     (rule in docs/cli.md).
     """
+    from loglens.analysis.patterns import RECENT_SHARE
     from loglens.analysis.patterns import patterns as find_patterns
 
     config = load_config(config_path)
     where = _filters(config, services=services, since=since, until=until)
     store = _open(store_path, config, read_only=True)
     try:
-        found = find_patterns(store.search(where.where, where.params, PATTERN_RECORDS))
+        found = find_patterns(store.pattern_stats(where.where, where.params, RECENT_SHARE))
     finally:
         store.close()
     out = sys.stdout

@@ -83,6 +83,7 @@ def record_json(record: StoredRecord) -> dict[str, Any]:
     }
     if record.template_id is not None:
         out["tpl"] = record.template_id
+        out["params"] = record.params or []
     out["fields"] = record.fields or {}
     if record.parse_error is not None:
         out["parse_error"] = record.parse_error

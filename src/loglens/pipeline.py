@@ -25,6 +25,7 @@ from loglens.formats.detect import detect_format
 from loglens.formats.level import LevelClassifier
 from loglens.formats.multiline import EventFramer
 from loglens.formats.timestamp import TimestampParser
+from loglens.mining.drain import TemplateChange, TemplateMiner
 from loglens.record import Record
 from loglens.sources.file import (
     Checkpoint,
@@ -134,8 +135,9 @@ class StoreWriter:
     The writer appends to one open transaction that commits when the store says (for DuckDB: a full
     row group, written straight to the file instead of through its log, at half the cost) and at
     `close`; the newest checkpoint of each file commits with it, so a crash re-reads exactly what
-    was not committed. DuckDB keeps the Arrow buffers of uncommitted rows alive, so the commit
-    size also bounds memory.
+    was not committed. Templates made or generalised while a batch was mined are saved before the
+    batch's records, so every committed record's template is committed with it or before. DuckDB
+    keeps the Arrow buffers of uncommitted rows alive, so the commit size also bounds memory.
     """
 
     def __init__(
@@ -146,16 +148,24 @@ class StoreWriter:
         self._staged: list[Any] = []
         self._staged_rows = 0
         self._staged_checkpoints: dict[str, Checkpoint] = {}
-        # None is the stop signal; items are (prepared batch or None, checkpoints).
-        self._queue: queue.Queue[tuple[Any, list[Checkpoint]] | None] = queue.Queue(maxsize=max_batches)
+        self._staged_templates: dict[str, TemplateChange] = {}
+        # None is the stop signal; items are (prepared batch or None, checkpoints, template changes).
+        self._queue: queue.Queue[tuple[Any, list[Checkpoint], list[TemplateChange]] | None] = queue.Queue(
+            maxsize=max_batches
+        )
         self._error: BaseException | None = None
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch_interval, WRITER_SWITCH_INTERVAL_S))
         self._thread = threading.Thread(target=self._run, name="loglens-store-writer", daemon=True)
         self._thread.start()
 
-    def put(self, batch: Sequence[Record], checkpoint: Checkpoint | None = None) -> None:
-        """Stages a batch (and the checkpoint it reaches); blocks while the queue is full.
+    def put(
+        self,
+        batch: Sequence[Record],
+        checkpoint: Checkpoint | None = None,
+        templates: Sequence[TemplateChange] = (),
+    ) -> None:
+        """Stages a batch (the checkpoint it reaches, the templates it made); blocks while the queue is full.
 
         Re-raises a failure of the writer thread.
         """
@@ -167,16 +177,19 @@ class StoreWriter:
             self._staged_rows += len(batch)
         if checkpoint is not None:
             self._staged_checkpoints[checkpoint.path] = checkpoint
+        for change in templates:
+            self._staged_templates[change.id] = change  # the newest text of a template wins
         if self._staged_rows >= self._stage_records:
             self.flush()
 
     def flush(self) -> None:
         """Queues what is staged now."""
         staged, checkpoints = self._staged, list(self._staged_checkpoints.values())
-        if not staged and not checkpoints:
+        templates = list(self._staged_templates.values())
+        if not staged and not checkpoints and not templates:
             return
-        self._staged, self._staged_rows, self._staged_checkpoints = [], 0, {}
-        self._queue.put((self._store.combine(staged) if staged else None, checkpoints))
+        self._staged, self._staged_rows, self._staged_checkpoints, self._staged_templates = [], 0, {}, {}
+        self._queue.put((self._store.combine(staged) if staged else None, checkpoints, templates))
 
     def close(self) -> None:
         """Waits until everything put is committed; re-raises a failure of the writer."""
@@ -199,8 +212,9 @@ class StoreWriter:
                 break
             if self._error is not None:
                 continue  # keep draining so producers never block on a dead writer
-            batch, checkpoints = item
+            batch, checkpoints, templates = item
             try:
+                store.save_templates(templates)
                 rows = len(batch) if batch is not None else 0
                 while rows and rows >= (room := store.rows_to_next_commit()):
                     # Commit exactly at the store's boundary; the batch's checkpoints wait for the
@@ -242,6 +256,8 @@ class Ingestor:
         self._bytes_done = 0
         self._records_done = 0
         self._tick: Callable[[], None] = lambda: None
+        # Mining continues from the stored templates, so ids stay the same across runs.
+        self._miner = TemplateMiner.from_changes(store.templates())
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -359,15 +375,22 @@ class Ingestor:
                     checkpoint = make_checkpoint(chunk.end_offset - framer.pending_bytes())
                 self._account(source, records, chunk.end_offset - accounted)
                 accounted = chunk.end_offset
-                writer.put(records, checkpoint)
+                writer.put(records, checkpoint, self._mine(records))
                 self._tick()
         finally:
             # Whatever was read before an error is still stored, and the checkpoint says how far.
             records = parse(framer.flush(), ctx)
             self._account(source, records, reader.consumed - accounted)
             final = make_checkpoint(reader.consumed) if make_checkpoint and reader.consumed > start else None
-            writer.put(records, final)
+            writer.put(records, final, self._mine(records))
             source.truncated = reader.truncated + framer.dropped_lines
+
+    def _mine(self, records: list[Record]) -> list[TemplateChange]:
+        """Gives each record its template id and values; returns the templates this made or changed."""
+        if not records:
+            return []
+        self._miner.label(records)
+        return self._miner.take_changes()
 
     def _account(self, source: SourceReport, records: list[Record], new_bytes: int) -> None:
         source.records += len(records)

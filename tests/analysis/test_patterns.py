@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import Rec
-from loglens.analysis.patterns import patterns, trend
+from pathlib import Path
+
+from loglens.analysis.patterns import RECENT_SHARE, patterns, trend
+from loglens.mining.drain import TemplateMiner
+from loglens.record import Level, Record
+from loglens.store.duckdb import DuckDBStore
 
 S = 10**9
 
@@ -19,22 +23,50 @@ class TestTrend:
         assert trend(recent=3, total=3, recent_seconds=10, baseline_seconds=40) == "Stable"  # too few to call
 
 
+def _store_with(tmp_path: Path, records: list[Record]) -> DuckDBStore:
+    """A real store holding `records`, mined as ingest mines them (templates saved, then committed)."""
+    store = DuckDBStore(tmp_path / "p.duckdb")
+    miner = TemplateMiner()
+    miner.label(records)
+    store.save_templates(miner.take_changes())
+    store.write(records)
+    return store
+
+
+def _rec(ts: int, service: str, message: str, level: Level = Level.INFO) -> Record:
+    return Record(ts, ts, service, "test", message, message, level)
+
+
 class TestPatterns:
-    def test_counts_shares_levels_and_trend(self) -> None:
+    def test_counts_shares_levels_and_trend(self, tmp_path: Path) -> None:
         """A steady template is Stable, a burst at the end is Rising; the worst level seen is kept."""
-        records = [Rec(i * S, "api", f"request {i} done in {i % 7}ms") for i in range(100)]
-        records += [
-            Rec((95 + i % 5) * S, "api", f"pool exhausted size={i}", level="error") for i in range(30)
-        ]
+        records = [_rec(i * S, "api", f"request {i} done in {i % 7}ms") for i in range(100)]
+        records += [_rec((95 + i % 5) * S, "api", f"pool exhausted size={i}", Level.ERROR) for i in range(30)]
         records.sort(key=lambda r: r.ts)
-        found = patterns(records)
+        store = _store_with(tmp_path, records)
+        found = patterns(store.pattern_stats("true", [], RECENT_SHARE))
         assert [(p.template, p.count, p.trend) for p in found] == [
             ("request <*> done in <*>", 100, "Stable"),
             ("pool exhausted size=<*>", 30, "Rising"),
         ]
         assert round(found[0].share + found[1].share, 6) == 1.0
         assert found[1].level == "error" and found[1].first_ts == 95 * S
+        assert found[0].sample == "request 0 done in 0ms"
+        store.close()
+
+    def test_declining_and_filtered(self, tmp_path: Path) -> None:
+        """A template that stops early is Declining; the query's filter limits what is counted."""
+        records = [_rec(i * S, "db", f"slow query {i} ms") for i in range(50)]
+        records += [_rec(i * S, "db", f"vacuum done in {i}s") for i in range(60, 100)]
+        records += [_rec(i * S, "web", "GET /") for i in range(100)]
+        store = _store_with(tmp_path, records)
+        found = patterns(store.pattern_stats("service = ?", ["db"], RECENT_SHARE))
+        assert {p.template: (p.count, p.trend) for p in found} == {
+            "slow query <*> ms": (50, "Declining"),
+            "vacuum done in <*>": (40, "Rising"),
+        }
+        store.close()
 
     def test_empty(self) -> None:
-        """No records, no patterns."""
+        """No figures, no patterns."""
         assert patterns([]) == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Rec
+from conftest import Rec, mined
 from loglens.mining.dedup import dedupe, normalise
 
 S = 10**9
@@ -13,7 +13,7 @@ class TestDedupe:
         """Same template and values up to digits, each within the window of the last: one group."""
         records = [Rec(i * S, "api", f"retry {i} of 5 for upstream billing") for i in range(1, 5)]
         records.append(Rec(5 * S, "api", "connection pool exhausted"))
-        groups = dedupe(records, window_ns=2 * S)
+        groups = dedupe(mined(records), window_ns=2 * S)
         assert [(g.record.message, g.count) for g in groups] == [
             ("retry 1 of 5 for upstream billing", 4),
             ("connection pool exhausted", 1),
@@ -27,13 +27,25 @@ class TestDedupe:
             Rec(10 * S, "a", "disk 2 full"),
             Rec(100 * S, "a", "disk 3 full"),
         ]
-        assert [g.count for g in dedupe(records, window_ns=30 * S)] == [2, 1]
+        assert [g.count for g in dedupe(mined(records), window_ns=30 * S)] == [2, 1]
 
     def test_services_and_values_split(self) -> None:
         """Other services, and values that differ beyond digits, are not merged."""
         records = [Rec(0, "a", "user alice logged in"), Rec(1, "b", "user alice logged in"),
                    Rec(2, "a", "user alice logged in"), Rec(3, "a", "user bob logged in")]  # fmt: skip
-        assert [g.count for g in dedupe(records)] == [2, 1, 1]
+        assert [g.count for g in dedupe(mined(records))] == [2, 1, 1]
+
+    def test_groups_by_stored_template_not_by_mining_again(self) -> None:
+        """The stored template id decides: records given one id merge although their words differ."""
+        records = [Rec(0, "a", "alpha", template_id="a-1", params=[]),
+                   Rec(1, "a", "beta", template_id="a-1", params=[]),
+                   Rec(2, "a", "alpha", template_id="a-2", params=[])]  # fmt: skip
+        assert [g.count for g in dedupe(records)] == [2, 1]
+
+    def test_records_without_template_merge_only_exact_repeats(self) -> None:
+        """Unmined records (an old store): identical messages merge, others do not."""
+        records = [Rec(0, "a", "retry 1"), Rec(1, "a", "retry 1"), Rec(2, "a", "retry 2")]
+        assert [g.count for g in dedupe(records)] == [2, 1]
 
 
 def test_normalise_blanks_digits() -> None:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from loglens.mining.drain import TemplateMiner, extract_params
+import csv
+from dataclasses import dataclass
+
+import pytest
+
+from conftest import shared_dir
+from loglens.mining.drain import MAX_TOKENS, TemplateChange, TemplateMiner, extract_params, tokenize
 
 LINES = [
     "Connection closed by 10.0.0.1 port 22",
@@ -54,6 +60,93 @@ class TestTemplateMiner:
         miner = TemplateMiner()
         ids = {miner.add(f"{i} {i * 7} 10.0.0.{i % 250}:80 done").template.id for i in range(500)}
         assert len(ids) == 1
+
+    def test_mined_by_the_first_line(self) -> None:
+        """A stack trace after the first line does not make a template of its own."""
+        miner = TemplateMiner()
+        a = miner.add("job 1 failed\nTraceback (most recent call last):\n  File x.py")
+        b = miner.add("job 2 failed\nTraceback (most recent call last):\n  File y.py, line 9\nKeyError: 3")
+        assert a.template is b.template and a.template.text == "job <*> failed" and b.params == ["2"]
+
+    def test_over_long_message_is_capped(self) -> None:
+        """A message of thousands of words makes a template of MAX_TOKENS words, the rest one value."""
+        words = " ".join(f"word{chr(97 + i % 26)}x" for i in range(5000))
+        assert len(tokenize(words)) == MAX_TOKENS
+        match = TemplateMiner().add(words)
+        assert len(match.template.tokens) == MAX_TOKENS and match.template.tokens[-1] == "<*>"
+        assert match.params[-1].startswith(f"word{chr(97 + (MAX_TOKENS - 1) % 26)}x")
+
+
+@dataclass
+class _Rec:
+    service: str
+    message: str
+    template_id: str | None = None
+    params: list[str] | None = None
+
+
+class TestLabel:
+    def test_sets_template_and_params(self) -> None:
+        """label() gives each record the id and values add() would give."""
+        records = [_Rec("sshd", line) for line in LINES]
+        TemplateMiner().label(records)
+        other = TemplateMiner()
+        want = [(m.template.id, m.params) for m in (other.add(line, "sshd") for line in LINES)]
+        assert [(r.template_id, r.params) for r in records] == want
+
+    def test_repeated_message_after_generalising_gets_fresh_params(self) -> None:
+        """A message seen before its template generalised is read again against the new template."""
+        miner = TemplateMiner()
+        records = [_Rec("s", "user alice logged in from web"), _Rec("s", "user bob logged in from web"),
+                   _Rec("s", "user alice logged in from web")]  # fmt: skip
+        miner.label(records)
+        assert records[0].params == [] and records[2].params == ["alice"]
+        assert records[0].template_id == records[2].template_id
+
+    def test_changes_name_new_and_generalised_templates_once(self) -> None:
+        """take_changes() hands over each template made or generalised since the last call, once."""
+        miner = TemplateMiner()
+        miner.add("user alice logged in", "s")
+        assert miner.take_changes() == [TemplateChange("s-1", "s", "user alice logged in", False)]
+        miner.add("user alice logged in", "s")
+        assert miner.take_changes() == []
+        miner.add("user bob logged in", "s")
+        assert miner.take_changes() == [TemplateChange("s-1", "s", "user <*> logged in", False)]
+
+    def test_from_changes_continues_ids(self) -> None:
+        """A miner rebuilt from persisted rows maps known messages to known ids and numbers on."""
+        miner = TemplateMiner()
+        before = [miner.add(line, "sshd").template.id for line in LINES]
+        rows = miner.take_changes()
+        restored = TemplateMiner.from_changes(rows)
+        assert [restored.add(line, "sshd").template.id for line in LINES] == before
+        assert restored.add("something else entirely", "sshd").template.id == "sshd-4"
+        assert restored.take_changes() == [TemplateChange("sshd-4", "sshd", "something else entirely", False)]
+
+
+def _loghub_contents(name: str) -> list[str]:
+    path = shared_dir() / "data" / "loghub-2k" / name / f"{name}_2k.log_structured.csv"
+    if not path.exists():
+        pytest.skip(f"{path} not found: Loghub-2k from the shared folder is needed (set LOGLENS_SHARED)")
+    with path.open(encoding="utf-8", newline="") as f:
+        return [row["Content"] for row in csv.DictReader(f)]
+
+
+@pytest.mark.parametrize("dataset", ["HDFS", "BGL", "OpenSSH", "Linux"])
+def test_refeeding_loghub_500_times_creates_no_templates(dataset: str) -> None:
+    """The same 2,000 real lines fed 500 times: every template exists after the first pass."""
+    lines = _loghub_contents(dataset)
+    miner = TemplateMiner()
+    for line in lines:
+        miner.add(line)
+    first_pass = len(miner.templates)
+    miner.take_changes()
+    label = miner.label
+    records = [_Rec("", line) for line in lines]
+    for _ in range(499):
+        label(records)
+    assert len(miner.templates) == first_pass
+    assert miner.take_changes() == []  # not even generalised further
 
 
 def test_extract_params_partial_wildcards() -> None:

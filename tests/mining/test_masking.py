@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from loglens.mining.masking import TokenMasker, mask_token
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from loglens.mining.masking import MAX_TOKENS, WILDCARD, TokenMasker, mask_token
 
 
 class TestMaskToken:
@@ -40,3 +44,64 @@ class TestMaskToken:
         masker = TokenMasker()
         assert masker.mask(tokens) == tuple(mask_token(t) for t in tokens)
         assert masker.mask(tokens) == ("PacketResponder", "<*>", "for", "block", "<*>", "terminating")
+
+    def test_rest_of_an_over_long_message_is_one_wildcard(self) -> None:
+        """The last word of a message cut at MAX_TOKENS holds the rest of the line: a wildcard."""
+        tokens = [f"w{chr(97 + i % 26)}" for i in range(MAX_TOKENS - 1)] + ["and the rest of it"]
+        assert TokenMasker().mask(tokens)[-1] == WILDCARD
+
+
+# The rules of mask_token written plainly, one pattern after another, as a reference: mask_token
+# reaches the same answers with cheap guards in front of each pattern, and must never differ.
+_R_OPENERS, _R_CLOSERS = "([{<'\"", ")]}>'\",;:.!?"
+_R_KEY_VALUE = re.compile(r"^([^\d=\s]*?[A-Za-z_][\w.\-]*[=:])(.+)$", re.DOTALL)
+_R_HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]{8,}$|^0x[0-9a-fA-F]+$")
+_R_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
+_R_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_R_NAME_WITH_DIGIT = re.compile(r"^[A-Za-z]{2,}\d$")
+
+
+def _reference_is_variable(core: str) -> bool:
+    if not core:
+        return False
+    if re.search(r"\d", core):
+        return _R_NAME_WITH_DIGIT.match(core) is None
+    path = core.startswith("/") and len(core) > 1 and "/" in core[1:]
+    return bool(_R_HEX.match(core) or _R_EMAIL.match(core) or _R_URL.match(core)) or path
+
+
+def _reference_mask(token: str) -> str:
+    if token.isdigit():
+        return WILDCARD
+    opened = token.lstrip(_R_OPENERS)
+    core = opened.rstrip(_R_CLOSERS)
+    head, tail = token[: len(token) - len(opened)], opened[len(core) :]
+    if not core:
+        return token
+    if _R_URL.match(core):
+        return f"{head}{WILDCARD}{tail}"
+    key_value = _R_KEY_VALUE.match(core)
+    if key_value is not None and not re.search(r"\d", key_value.group(1)):
+        key, value = key_value.groups()
+        return f"{head}{key}{WILDCARD}{tail}" if _reference_is_variable(value) else token
+    return f"{head}{WILDCARD}{tail}" if _reference_is_variable(core) else token
+
+
+_TOKEN_CHARS = "aAbcdefxzZ019_-.:=/@()[]<>'\",;!?+%é٣²"
+
+
+@given(st.text(alphabet=_TOKEN_CHARS, min_size=1, max_size=24))
+@settings(max_examples=3000, deadline=None)
+def test_mask_token_agrees_with_the_plain_rules(token: str) -> None:
+    """The guarded mask_token and the plain statement of its rules agree on any token."""
+    assert mask_token(token) == _reference_mask(token)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["deadbeef", "DEADBEEF12", "0x1f", "1x23abcd", "ssh2", "ssh22", "é5", "ab٣", "x=1", "key:=5", "a:b:c",
+     "'0xab'", "[12:30:01]", "http://a/b", "mailto:x@y.z", "/health", "/a/b", "-", "://"],
+)  # fmt: skip
+def test_mask_token_agrees_on_edge_cases(token: str) -> None:
+    """Hex without digits, `0x`, names with a digit, non-ASCII digits, keys with colons, URLs."""
+    assert mask_token(token) == _reference_mask(token)

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from loglens.errors import ReadOnlyError, StoreError
+from loglens.mining.drain import TemplateChange
 from loglens.record import Level, Record
 from loglens.sources.file import Checkpoint
 from loglens.store.duckdb import DuckDBStore
@@ -123,3 +124,56 @@ class TestDuckDBStore:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         store.close()
         assert out.startswith("ERR cannot open the store")
+
+
+class TestTemplates:
+    def test_saved_with_counts_from_committed_records(self, tmp_path: Path) -> None:
+        """New templates are inserted, generalised ones re-worded; counts, times and the most severe
+        level are added up from the records each commit stores."""
+        store = DuckDBStore(tmp_path / "s.duckdb")
+        store.save_templates([TemplateChange("api-1", "api", "user alice in", False)])
+        store.write([make_record(0, template_id="api-1"), make_record(1, Level.ERROR, template_id="api-1")])
+        store.save_templates([TemplateChange("api-1", "api", "user <*> in", False),
+                              TemplateChange("api-2", "api", "<*> <*>", True)])  # fmt: skip
+        store.write([make_record(2, Level.WARNING, template_id="api-1"), make_record(3, template_id="api-2")])
+        _, rows = store.sql(
+            "SELECT id, template, catch_all, count, level, epoch_ns(first_seen), epoch_ns(last_seen) "
+            "FROM templates ORDER BY id"
+        )
+        assert rows == [
+            ("api-1", "user <*> in", False, 3, "error", make_record(0).ts, make_record(2).ts),
+            ("api-2", "<*> <*>", True, 1, "info", make_record(3).ts, make_record(3).ts),
+        ]
+        assert store.templates() == [TemplateChange("api-1", "api", "user <*> in", False),
+                                     TemplateChange("api-2", "api", "<*> <*>", True)]  # fmt: skip
+        store.close()
+
+    def test_rolled_back_with_their_records(self, tmp_path: Path) -> None:
+        """Templates saved in a transaction that is rolled back are gone, and can be saved again."""
+        store = DuckDBStore(tmp_path / "s.duckdb")
+        store.save_templates([TemplateChange("a-1", "a", "x", False)])
+        store.append([make_record(0, template_id="a-1")])
+        store.rollback()
+        assert store.templates() == []
+        store.save_templates([TemplateChange("a-1", "a", "x", False)])
+        store.write([make_record(0, template_id="a-1")])
+        assert store.sql("SELECT count FROM templates")[1] == [(1,)]
+        store.close()
+
+    def test_pattern_stats(self, tmp_path: Path) -> None:
+        """Per template over a query: count, first/last, level, first line of the oldest record as
+        sample, and the records in the last share of the span."""
+        store = DuckDBStore(tmp_path / "s.duckdb")
+        store.save_templates([TemplateChange("api-1", "api", "tick <*>", False)])
+        store.write([make_record(i, template_id="api-1", raw=f"tick {i}\nmore") for i in range(10)])
+        store.write([make_record(10, service="db", template_id="api-1")])
+        (stats,) = store.pattern_stats("service = ?", ["api"], 0.5)
+        assert (stats.template_id, stats.template, stats.count, stats.sample) == (
+            "api-1",
+            "tick <*>",
+            10,
+            "tick 0",
+        )
+        assert (stats.first_ts, stats.last_ts) == (make_record(0).ts, make_record(9).ts)
+        assert stats.recent == 5  # stamped after the middle of the span: records 5 to 9
+        store.close()

@@ -10,25 +10,13 @@ least 5 baseline records, and **Stable** otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
-from loglens.mining.drain import TemplateMiner
-from loglens.record import LEVEL_LABELS, MessageRecord
+from loglens.store.base import PatternStats
 
 RECENT_SHARE = 0.2
 TREND_FACTOR = 1.5
 TREND_MIN_RECORDS = 5
-
-
-class PatternInput(MessageRecord, Protocol):
-    """A stored record, as far as pattern statistics read it (level as its label)."""
-
-    @property
-    def level(self) -> str: ...
-    @property
-    def raw(self) -> str: ...
 
 
 @dataclass(slots=True)
@@ -60,45 +48,28 @@ def trend(recent: int, total: int, recent_seconds: float, baseline_seconds: floa
     return "Stable"
 
 
-def patterns(records: Iterable[PatternInput], miner: TemplateMiner | None = None) -> list[Pattern]:
-    """Every template of `records` (oldest first) with counts, share, first/last seen and trend, most
-    frequent first."""
-    miner = miner or TemplateMiner()
-    found: dict[str, Pattern] = {}
-    stamps: list[tuple[int, Pattern]] = []
-    for record in records:
-        template = miner.add(record.message, record.service).template
-        pattern = found.get(template.id)
-        if pattern is None:
-            pattern = found[template.id] = Pattern(
-                template.id,
-                "",
-                record.service,
-                0,
-                record.ts,
-                record.ts,
-                record.level,
-                record.raw.split("\n", 1)[0],
-            )
-        pattern.count += 1
-        pattern.first_ts = min(pattern.first_ts, record.ts)
-        pattern.last_ts = max(pattern.last_ts, record.ts)
-        if LEVEL_LABELS.index(record.level) > LEVEL_LABELS.index(pattern.level):
-            pattern.level = record.level
-        stamps.append((record.ts, pattern))
-    if not stamps:
+def patterns(stats: list[PatternStats]) -> list[Pattern]:
+    """Patterns with share and trend from a store's per-template figures (`Store.pattern_stats`,
+    asked with `RECENT_SHARE`), most frequent first."""
+    if not stats:
         return []
-    start = min(ts for ts, _ in stamps)
-    end = max(ts for ts, _ in stamps)
-    cut = end - (end - start) * RECENT_SHARE
-    for ts, pattern in stamps:
-        if ts > cut:
-            pattern.recent += 1
-    total = len(stamps)
-    recent_seconds = (end - cut) / 1e9
-    baseline_seconds = (cut - start) / 1e9
-    for template_id, pattern in found.items():
-        pattern.template = miner.templates[template_id].text  # as it stands after all records
-        pattern.share = pattern.count / total
-        pattern.trend = trend(pattern.recent, pattern.count, recent_seconds, baseline_seconds)
-    return sorted(found.values(), key=lambda p: (-p.count, p.first_ts))
+    total = sum(s.count for s in stats)
+    span = (stats[0].span_end - stats[0].span_start) / 1e9
+    recent_seconds, baseline_seconds = span * RECENT_SHARE, span * (1 - RECENT_SHARE)
+    found = [
+        Pattern(
+            template_id=s.template_id,
+            template=s.template if s.template is not None else s.sample,
+            service=s.service,
+            count=s.count,
+            first_ts=s.first_ts,
+            last_ts=s.last_ts,
+            level=s.level,
+            sample=s.sample,
+            recent=s.recent,
+            share=s.count / total,
+            trend=trend(s.recent, s.count, recent_seconds, baseline_seconds),
+        )
+        for s in stats
+    ]
+    return sorted(found, key=lambda p: (-p.count, p.first_ts, p.template_id))

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from loglens.mining.drain import TemplateChange
 from loglens.record import Record
 from loglens.sources.file import Checkpoint
 
@@ -26,6 +27,25 @@ class StoredRecord:
     template_id: str | None
     fields: dict[str, Any] | None
     parse_error: str | None
+    params: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PatternStats:
+    """One template's figures over a query's records, as a store adds them up (see
+    `Store.pattern_stats`); times in ns. `span_start`/`span_end` are those of all matching records."""
+
+    template_id: str
+    template: str | None
+    service: str
+    count: int
+    first_ts: int
+    last_ts: int
+    level: str
+    sample: str
+    recent: int
+    span_start: int
+    span_end: int
 
 
 class Store(Protocol):
@@ -65,6 +85,18 @@ class Store(Protocol):
 
     def checkpoint(self, path: str) -> Checkpoint | None:
         """The last checkpoint saved for a file path, if any."""
+        ...
+
+    def save_templates(self, changes: Sequence[TemplateChange]) -> None:
+        """Adds new and generalised templates to the open transaction (counts come with `commit`)."""
+        ...
+
+    def templates(self) -> list[TemplateChange]:
+        """Every stored template, to resume mining with the same ids."""
+        ...
+
+    def pattern_stats(self, where: str, params: Sequence[object], recent_share: float) -> list[PatternStats]:
+        """Per-template figures over the records matching a compiled query."""
         ...
 
     def search(self, where: str, params: Sequence[object], limit: int | None) -> Iterator[StoredRecord]:

@@ -15,9 +15,10 @@ import orjson
 import pyarrow as pa
 
 from loglens.errors import ReadOnlyError, StoreError
+from loglens.mining.drain import TemplateChange
 from loglens.record import LABEL_OF, Record
 from loglens.sources.file import Checkpoint
-from loglens.store.base import StoredRecord
+from loglens.store.base import PatternStats, StoredRecord
 from loglens.store.schema import CURRENT_VERSION, MIGRATIONS, RECORD_COLUMNS, SCHEMA_VERSION_KEY
 
 DEFAULT_MEMORY_LIMIT = "48MB"
@@ -30,8 +31,23 @@ COMPRESSIONS = ("zstd", "auto")
 _READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 _SEARCH_COLUMNS = (
     "id, epoch_ns(ts) AS ts, service, host, pid, level, message, raw, source, template_id, fields, "
-    "parse_error"
+    "parse_error, params"
 )
+_TEMPLATE_STATS = """
+    UPDATE templates AS t SET
+        count = t.count + d.n,
+        first_seen = least(t.first_seen, d.first_seen),
+        last_seen = greatest(t.last_seen, d.last_seen),
+        level = CASE WHEN t.level IS NULL OR d.severity > t.severity THEN d.level ELSE t.level END,
+        severity = greatest(t.severity, d.severity)
+    FROM (
+        SELECT template_id, count(*) AS n, min(ts) AS first_seen, max(ts) AS last_seen,
+               max(severity) AS severity, arg_max(level, severity) AS level
+        FROM records WHERE id >= ? AND template_id IS NOT NULL GROUP BY template_id
+    ) AS d
+    WHERE t.id = d.template_id
+"""
+"""Adds the records appended since the last commit to their templates' counts, times and level."""
 _FETCH_ROWS = 10_000
 
 _ARROW_SCHEMA = pa.schema(
@@ -64,10 +80,30 @@ PreparedBatch: TypeAlias = pa.Table
 
 
 def _fields_column(batch: Sequence[Record]) -> pa.Array:
+    """The `fields` column as JSON text, written into one buffer.
+
+    Each record's JSON is appended to a bytearray and dropped at once rather than kept as a bytes
+    object per row until the batch is done: keeping them cost twice as much (allocations that cannot
+    reuse freed memory; measured on access-log batches, 1.26 → 0.60 µs a record). The buffer becomes
+    an Arrow binary column cast (validated) to UTF-8 in C.
+    """
     dumps = orjson.dumps
-    # orjson's bytes go to Arrow as binary and are cast (validated) to UTF-8 in C: no str per row.
-    encoded = [dumps(r.fields, default=str) if r.fields else None for r in batch]
-    return pa.array(encoded, pa.binary()).cast(pa.string())
+    data = bytearray()
+    ends = [0]
+    present: list[bool] = []
+    for record in batch:
+        fields = record.fields
+        if fields:
+            data += dumps(fields, default=str)
+            present.append(True)
+        else:
+            present.append(False)
+        ends.append(len(data))
+    validity = pa.array(present, pa.bool_()).buffers()[1]  # a bool array's values are a bitmap
+    # int32 offsets: a batch is one read chunk (512 KB of input), its JSON far below 2 GB.
+    offsets = pa.array(ends, pa.int32()).buffers()[1]
+    column = pa.Array.from_buffers(pa.binary(), len(batch), [validity, offsets, pa.py_buffer(data)])
+    return column.cast(pa.string())
 
 
 def _text_column(values: list[str | None]) -> pa.Array:
@@ -178,6 +214,7 @@ class DuckDBStore:
             self._writer.execute(f"SET force_compression = '{compression}'")
         self._in_transaction = False
         self._uncommitted = 0
+        self._template_ids: set[str] | None = None  # loaded on first save
 
     # -- schema ----------------------------------------------------------------------------------
 
@@ -290,6 +327,8 @@ class DuckDBStore:
                 return
             con.execute("BEGIN TRANSACTION")
         try:
+            if self._uncommitted:
+                con.execute(_TEMPLATE_STATS, [self._next_id - self._uncommitted])
             for checkpoint in checkpoints:
                 con.execute(
                     'INSERT OR REPLACE INTO checkpoints (path, inode, "offset", fingerprint, '
@@ -318,6 +357,39 @@ class DuckDBStore:
             self._in_transaction = False
             self._next_id -= self._uncommitted
             self._uncommitted = 0
+            self._template_ids = None  # templates saved in the dropped transaction are gone too
+
+    def save_templates(self, changes: Sequence[TemplateChange]) -> None:
+        """Adds new templates and the new text of generalised ones to the open transaction.
+
+        Counts, times and level are not taken from the miner: `commit` adds them up from the
+        records it commits, so that they always agree with what is stored.
+        """
+        if not changes:
+            return
+        if self.read_only:
+            raise ReadOnlyError("this store was opened read-only")
+        con = self._writer
+        if self._template_ids is None:
+            self._template_ids = {row[0] for row in con.execute("SELECT id FROM templates").fetchall()}
+        known = self._template_ids
+        changes = list({c.id: c for c in changes}.values())  # the newest text of each template
+        new = [(c.id, c.service, c.text, c.catch_all) for c in changes if c.id not in known]
+        changed = [(c.text, c.id) for c in changes if c.id in known]
+        if not self._in_transaction:
+            con.execute("BEGIN TRANSACTION")
+            self._in_transaction = True
+        try:
+            if new:
+                con.executemany(
+                    "INSERT INTO templates (id, service, template, catch_all) VALUES (?, ?, ?, ?)", new
+                )
+            if changed:
+                con.executemany("UPDATE templates SET template = ? WHERE id = ?", changed)
+        except BaseException:
+            self.rollback()
+            raise
+        known.update(row[0] for row in new)
 
     def checkpoint(self, path: str) -> Checkpoint | None:
         """The last checkpoint saved for `path` (as resolved by discovery)."""
@@ -334,6 +406,42 @@ class DuckDBStore:
         return Checkpoint(str(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4]))
 
     # -- reading ---------------------------------------------------------------------------------
+
+    def templates(self) -> list[TemplateChange]:
+        """Every stored template (id, service, text, catch-all), to resume mining where it stopped."""
+        rows = (
+            self._con.cursor()
+            .execute("SELECT id, service, template, catch_all FROM templates ORDER BY id")
+            .fetchall()
+        )
+        return [TemplateChange(str(r[0]), str(r[1]), str(r[2]), bool(r[3])) for r in rows]
+
+    def pattern_stats(self, where: str, params: Sequence[object], recent_share: float) -> list[PatternStats]:
+        """Per template of the records matching `where`: count, first/last, most severe level, the
+        oldest record's first line as a sample, and how many fall in the last `recent_share` of the
+        matching records' time span. Grouped by the stored template ids (no mining at query time).
+        """
+        rows = (
+            self._con.cursor()
+            .execute(
+                f"""
+            WITH hits AS (
+                SELECT template_id, epoch_ns(ts) AS ts, service, level, severity, raw
+                FROM records WHERE ({where}) AND template_id IS NOT NULL
+            ), span AS (SELECT min(ts) AS lo, max(ts) AS hi FROM hits)
+            SELECT h.template_id, any_value(t.template), arg_min(h.service, h.ts), count(*),
+                   min(h.ts), max(h.ts), arg_max(h.level, h.severity),
+                   split_part(arg_min(h.raw, h.ts), chr(10), 1),
+                   count(*) FILTER (WHERE h.ts > span.hi - CAST((span.hi - span.lo) * ? AS BIGINT)),
+                   any_value(span.lo), any_value(span.hi)
+            FROM hits AS h CROSS JOIN span LEFT JOIN templates AS t ON t.id = h.template_id
+            GROUP BY h.template_id
+            """,
+                [*params, recent_share],
+            )
+            .fetchall()
+        )
+        return [PatternStats(*row) for row in rows]
 
     def count(self) -> int:
         """How many records the store holds."""
@@ -408,6 +516,7 @@ def _stored(row: tuple[Any, ...]) -> StoredRecord:
         template_id=row[9],
         fields=orjson.loads(fields) if fields else None,
         parse_error=row[11],
+        params=row[12],
     )
 
 

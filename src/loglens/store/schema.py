@@ -42,6 +42,24 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        2,
+        [
+            # One row per template the miner ever made (ids are never reused). `template` is its text as
+            # it stands (it only generalises); the counts, times and level are those of committed records.
+            """CREATE TABLE IF NOT EXISTS templates (
+                id VARCHAR PRIMARY KEY,
+                service VARCHAR NOT NULL,
+                template VARCHAR NOT NULL,
+                catch_all BOOLEAN NOT NULL DEFAULT false,
+                level VARCHAR,
+                severity UTINYINT NOT NULL DEFAULT 0,
+                count BIGINT NOT NULL DEFAULT 0,
+                first_seen TIMESTAMP_NS,
+                last_seen TIMESTAMP_NS
+            )""",
+        ],
+    ),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1][0]
