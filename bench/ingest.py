@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -26,18 +27,61 @@ from corpus import LOG_FILES, ensure_corpus
 HERE = Path(__file__).resolve().parent
 
 
-def run_measured(cmd: list[str]) -> tuple[float, int, str]:
-    """Runs `cmd`, returning (wall seconds, peak RSS in bytes of the child, stdout)."""
+def tree_pss(pid: int) -> int:
+    """Proportional set size of a process and all its descendants now, in bytes: resident memory with
+    pages shared between them (libarrow, libpython) counted once, not once per process."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+            total += next(
+                int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:")
+            )
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+class TreePssSampler:
+    """Samples the summed PSS of a process tree every 50 ms (ru_maxrss only sees one process: a
+    mining subprocess' memory would go unreported)."""
+
+    def __init__(self, pid: int) -> None:
+        self.peak = 0
+        self._pid = pid
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, tree_pss(self._pid))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def run_measured(cmd: list[str]) -> tuple[float, int, str, int]:
+    """Runs `cmd`, returning (wall seconds, peak RSS in bytes of the child, stdout, peak summed PSS of
+    the child and its own subprocesses)."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sampler = TreePssSampler(proc.pid)
     out, err = b"", b""
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
+    tree_peak = sampler.stop()
     out = proc.stdout.read() if proc.stdout else b""
     err = proc.stderr.read() if proc.stderr else b""
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{err.decode()}")
-    return elapsed, usage.ru_maxrss * 1024, out.decode()
+    return elapsed, usage.ru_maxrss * 1024, out.decode(), tree_peak
 
 
 def main() -> None:
@@ -63,8 +107,10 @@ def main() -> None:
     for i in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
             store = str(Path(tmp) / "bench.duckdb")
-            seconds, rss, _ = run_measured([loglens, "ingest", "--quiet", "--store", store, str(corpus)])
-            _, _, count = run_measured([loglens, "sql", "--store", store, "SELECT count(*) FROM records"])
+            seconds, rss, _, tree = run_measured(
+                [loglens, "ingest", "--quiet", "--store", store, str(corpus)]
+            )
+            _, _, count, _ = run_measured([loglens, "sql", "--store", store, "SELECT count(*) FROM records"])
             stored = int(count.strip().splitlines()[-1])
         if stored != events:
             sys.exit(f"run {i + 1}: stored {stored:,} records, truth.json says {events:,} events")
@@ -72,6 +118,7 @@ def main() -> None:
             {
                 "seconds": seconds,
                 "peak_rss_mb": rss / 1e6,
+                "peak_pss_all_processes_mb": tree / 1e6,
                 "lines_per_s": physical / seconds,
                 "events_per_s": events / seconds,
                 "mb_per_s": size / 1e6 / seconds,
@@ -80,7 +127,7 @@ def main() -> None:
         print(
             f"run {i + 1}: {seconds:.2f} s  {physical / seconds:,.0f} lines/s  "
             f"{size / 1e6 / seconds:.1f} MB/s  "
-            f"peak RSS {rss / 1e6:.0f} MB",
+            f"peak RSS {rss / 1e6:.0f} MB; with the mining process, peak PSS {tree / 1e6:.0f} MB",
             flush=True,
         )
 
@@ -107,7 +154,7 @@ def main() -> None:
         "median": median,
         "peers": peers,
         "ratios": {name: median["lines_per_s"] / value for name, value in peers.items()},
-        "bar": {"lines_per_s": 100_000, "peak_rss_mb": 300},
+        "bar": {"lines_per_s": 100_000, "peak_rss_mb": 300, "peak_pss_all_processes_mb": 300},
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -119,7 +166,8 @@ def main() -> None:
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(
         f"median of {args.runs}: {median['lines_per_s']:,.0f} lines/s, {median['mb_per_s']:.1f} MB/s, "
-        f"peak RSS {median['peak_rss_mb']:.0f} MB (bar: ≥100,000 lines/s, ≤300 MB)"
+        f"peak RSS {median['peak_rss_mb']:.0f} MB, "
+        f"all processes (PSS) {median['peak_pss_all_processes_mb']:.0f} MB (bar: ≥100,000 lines/s, ≤300 MB)"
     )
     for name, value in peers.items():
         print(f"peer {name}: {value:,.0f}  (loglens is {median['lines_per_s'] / value:.3f}× of it)")

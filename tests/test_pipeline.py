@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 
 from loglens import pipeline
 from loglens.config import Config
-from loglens.pipeline import Ingestor, StoreWriter, bulk_allocation
+from loglens.pipeline import Ingestor, StoreWriter
 from loglens.record import Record
 from loglens.sources.file import Checkpoint
 from loglens.store import duckdb as duckdb_store
@@ -150,15 +149,6 @@ class TestIngestor:
             Ingestor(store, Config()).ingest_paths([str(log)], from_start=True)
         assert store.sql("SELECT count(*), sum(count) FROM templates")[1] == [(1, 1500)]
         store.close()
-
-    def test_bulk_allocation_restores_collector(self) -> None:
-        """The collector is off during a bulk load and on again afterwards."""
-        assert gc.isenabled()
-        with bulk_allocation() as tick:
-            assert not gc.isenabled()
-            for _ in range(300):
-                tick()
-        assert gc.isenabled()
 
 
 def _small_chunks(reader: type) -> type:

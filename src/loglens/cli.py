@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 
+from loglens.allocation import return_arrow_memory
 from loglens.config import Config, load_config, resolve_store_path
 from loglens.errors import LoglensError
 from loglens.formats.timestamp import to_iso_ms
@@ -157,6 +158,7 @@ def ingest(
 
     Ingesting a file again reads only what was appended since (per-file checkpoint).
     """
+    return_arrow_memory()
     config = load_config(config_path)
     store = _open(store_path, config, read_only=False)
     try:
@@ -340,7 +342,7 @@ def patterns(
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
 @_store_options
 def sql(statement: str, as_json: bool, store_path: str | None, config_path: str | None) -> None:
-    """Run a read-only SQL query on the store (tables: records, checkpoints; see docs/store.md)."""
+    """Run a read-only SQL query on the store (tables: records, templates, checkpoints; see docs/store.md)."""
     store = _open(store_path, load_config(config_path), read_only=True)
     try:
         columns, rows = store.sql(statement)

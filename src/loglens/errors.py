@@ -21,3 +21,7 @@ class StoreError(LoglensError):
 
 class ReadOnlyError(StoreError):
     """A write was attempted through a read-only entry point (such as `loglens sql`)."""
+
+
+class MiningProcessError(LoglensError):
+    """The template-mining process of a bulk load failed or went away."""

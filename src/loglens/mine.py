@@ -15,6 +15,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from loglens.allocation import bulk_allocation
 from loglens.formats import registry
 from loglens.formats.base import SourceContext
 from loglens.formats.detect import detect_format
@@ -73,7 +74,8 @@ def mine_messages(messages: list[str]) -> list[Template]:
     The Template objects are the miner's own, so each reads as it stands after the last message.
     """
     add = TemplateMiner().add
-    return [add(message).template for message in messages]
+    with bulk_allocation():  # as ingest mines: no collector passes over the lines held in memory
+        return [add(message).template for message in messages]
 
 
 def mine_file(path: Path, message_only: bool = False) -> Iterator[MinedLine]:

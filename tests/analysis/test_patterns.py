@@ -67,6 +67,15 @@ class TestPatterns:
         }
         store.close()
 
+    def test_each_service_has_its_own_span(self, tmp_path: Path) -> None:
+        """A service stamped hours away (dmesg anchored at read time) does not make others Declining."""
+        records = [_rec(i * S, "web", f"GET /item/{i} took {i}ms") for i in range(100)]
+        records += [_rec((36_000 + i) * S, "kernel", f"eth{i % 2} link up") for i in range(10)]
+        store = _store_with(tmp_path, records)
+        found = patterns(store.pattern_stats("true", [], RECENT_SHARE))
+        assert {p.service: p.trend for p in found} == {"web": "Stable", "kernel": "Stable"}
+        store.close()
+
     def test_empty(self) -> None:
         """No figures, no patterns."""
         assert patterns([]) == []

@@ -1,7 +1,8 @@
 """Patterns: which templates a set of records comes from, how often, and whether each is rising.
 
-Trend rule (stated, so that people and agents can check it): the time span of the records is split
-into a *recent* window (the last fifth of the span) and the *baseline* (the rest). With the rate of a
+Trend rule (stated, so that people and agents can check it): the time span of the matching records
+of the template's service is split into a *recent* window (the last fifth of the span) and the
+*baseline* (the rest). With the rate of a
 template in each (records per second), it is **Rising** when the recent rate is more than 1.5× the
 baseline rate and it has at least 5 recent records (a template absent from the baseline counts as
 rising from 0), **Declining** when the recent rate is less than the baseline rate / 1.5 and it had at
@@ -54,8 +55,6 @@ def patterns(stats: list[PatternStats]) -> list[Pattern]:
     if not stats:
         return []
     total = sum(s.count for s in stats)
-    span = (stats[0].span_end - stats[0].span_start) / 1e9
-    recent_seconds, baseline_seconds = span * RECENT_SHARE, span * (1 - RECENT_SHARE)
     found = [
         Pattern(
             template_id=s.template_id,
@@ -68,7 +67,12 @@ def patterns(stats: list[PatternStats]) -> list[Pattern]:
             sample=s.sample,
             recent=s.recent,
             share=s.count / total,
-            trend=trend(s.recent, s.count, recent_seconds, baseline_seconds),
+            trend=trend(
+                s.recent,
+                s.count,
+                (s.span_end - s.span_start) / 1e9 * RECENT_SHARE,
+                (s.span_end - s.span_start) / 1e9 * (1 - RECENT_SHARE),
+            ),
         )
         for s in stats
     ]

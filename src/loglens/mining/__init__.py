@@ -1,1 +1,1 @@
-"""Template mining: turning messages into the few templates they come from (issue 3, in progress)."""
+"""Template mining: turning messages into the few templates they come from, with dedup."""

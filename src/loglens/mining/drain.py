@@ -202,6 +202,17 @@ class TemplateMiner:
             template, record.params = mine(record.message, record.service)
             record.template_id = template.id
 
+    def mine_columns(self, services: list[str], messages: list[str]) -> tuple[list[str], list[list[str]]]:
+        """Template ids and values of a batch given as columns (what the mining process receives)."""
+        mine = self._mine
+        ids: list[str] = []
+        values: list[list[str]] = []
+        for service, message in zip(services, messages, strict=True):
+            template, params = mine(message, service)
+            ids.append(template.id)
+            values.append(params)
+        return ids, values
+
     def _mine(self, message: str, service: str) -> tuple[Template, list[str]]:
         # Half the messages of a typical stream repeat one seen shortly before, word for word
         # (`message published`, `GET /healthz HTTP/1.1`): those skip tokenizing and masking. The

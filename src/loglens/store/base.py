@@ -33,7 +33,8 @@ class StoredRecord:
 @dataclass(frozen=True, slots=True)
 class PatternStats:
     """One template's figures over a query's records, as a store adds them up (see
-    `Store.pattern_stats`); times in ns. `span_start`/`span_end` are those of all matching records."""
+    `Store.pattern_stats`); times in ns. `span_start`/`span_end` bound the matching records of the
+    template's service."""
 
     template_id: str
     template: str | None

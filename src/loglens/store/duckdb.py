@@ -21,7 +21,7 @@ from loglens.sources.file import Checkpoint
 from loglens.store.base import PatternStats, StoredRecord
 from loglens.store.schema import CURRENT_VERSION, MIGRATIONS, RECORD_COLUMNS, SCHEMA_VERSION_KEY
 
-DEFAULT_MEMORY_LIMIT = "48MB"
+DEFAULT_MEMORY_LIMIT = "32MB"
 READER_MEMORY_LIMIT = "256MB"
 """A read-only open (logs, sql) writes nothing, so its sorts and scans get more room."""
 ROW_GROUP_ROWS = 122_880
@@ -418,8 +418,9 @@ class DuckDBStore:
 
     def pattern_stats(self, where: str, params: Sequence[object], recent_share: float) -> list[PatternStats]:
         """Per template of the records matching `where`: count, first/last, most severe level, the
-        oldest record's first line as a sample, and how many fall in the last `recent_share` of the
-        matching records' time span. Grouped by the stored template ids (no mining at query time).
+        oldest record's first line as a sample, and how many fall in the last `recent_share` of its
+        service's time span among the matching records (one service's odd clock does not skew the
+        others' trends). Grouped by the stored template ids: no mining at query time.
         """
         rows = (
             self._con.cursor()
@@ -428,14 +429,14 @@ class DuckDBStore:
             WITH hits AS (
                 SELECT template_id, epoch_ns(ts) AS ts, service, level, severity, raw
                 FROM records WHERE ({where}) AND template_id IS NOT NULL
-            ), span AS (SELECT min(ts) AS lo, max(ts) AS hi FROM hits)
-            SELECT h.template_id, any_value(t.template), arg_min(h.service, h.ts), count(*),
+            ), span AS (SELECT service, min(ts) AS lo, max(ts) AS hi FROM hits GROUP BY service)
+            SELECT h.template_id, any_value(t.template), h.service, count(*),
                    min(h.ts), max(h.ts), arg_max(h.level, h.severity),
                    split_part(arg_min(h.raw, h.ts), chr(10), 1),
                    count(*) FILTER (WHERE h.ts > span.hi - CAST((span.hi - span.lo) * ? AS BIGINT)),
                    any_value(span.lo), any_value(span.hi)
-            FROM hits AS h CROSS JOIN span LEFT JOIN templates AS t ON t.id = h.template_id
-            GROUP BY h.template_id
+            FROM hits AS h JOIN span USING (service) LEFT JOIN templates AS t ON t.id = h.template_id
+            GROUP BY h.template_id, h.service
             """,
                 [*params, recent_share],
             )
