@@ -149,6 +149,15 @@ def test_refeeding_loghub_500_times_creates_no_templates(dataset: str) -> None:
     assert miner.take_changes() == []  # not even generalised further
 
 
+def test_params_of_a_token_with_several_wildcards() -> None:
+    """A route with two variable segments yields both values, in order."""
+    miner = TemplateMiner()
+    match = miner.add("GET /api/v1/cart/5faa3f5f/items/12 HTTP/1.1", "nginx")
+    assert match.template.text == "GET /api/v1/cart/<*>/items/<*> HTTP/1.1"
+    assert match.params == ["5faa3f5f", "12"]
+    assert miner.add("GET /api/v1/cart/77/items/3 HTTP/1.1", "nginx").params == ["77", "3"]
+
+
 def test_extract_params_partial_wildcards() -> None:
     """A wildcard inside a token yields only the variable part."""
     assert extract_params(["(pid=<*>),", "x", "<*>"], ["(pid=42),", "x", "y"]) == ["42", "y"]

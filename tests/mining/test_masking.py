@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loglens.mining.masking import MAX_TOKENS, WILDCARD, TokenMasker, mask_token
+from loglens.mining.masking import MAX_TOKENS, WILDCARD, TokenMasker, mask_request_target, mask_token
 
 
 class TestMaskToken:
@@ -105,3 +105,34 @@ def test_mask_token_agrees_with_the_plain_rules(token: str) -> None:
 def test_mask_token_agrees_on_edge_cases(token: str) -> None:
     """Hex without digits, `0x`, names with a digit, non-ASCII digits, keys with colons, URLs."""
     assert mask_token(token) == _reference_mask(token)
+
+
+class TestRequestTarget:
+    @pytest.mark.parametrize(
+        ("target", "masked"),
+        [
+            ("/api/v1/cart/5faa3f5f-ca81-4f88-a894-7cad995eb8b2/items/12", "/api/v1/cart/<*>/items/<*>"),
+            ("/static/js/app.1b007370.js", "/static/js/app.<*>.js"),
+            ("/static/css/app.cabbbcea.css", "/static/css/app.<*>.css"),
+            ("/api/v1/products?page=7&limit=20", "/api/v1/products?page=<*>&limit=<*>"),
+            ("/api/v1/payments/pi_ziXKORFlymLgJyQR/confirm", "/api/v1/payments/<*>/confirm"),
+            ("/api/v2/orders/1626/status", "/api/v2/orders/<*>/status"),
+            ("/", "/"),
+            ("/healthz", "/healthz"),
+            ("/wp-login.php", "/wp-login.php"),
+            ("/PacketResponder/status", "/PacketResponder/status"),
+        ],
+    )
+    def test_routes_stay_routes(self, target: str, masked: str) -> None:
+        """Ids, hashes, random ids and query values masked per segment; words, versions, files kept."""
+        assert mask_request_target(target) == masked
+
+    def test_request_lines_are_masked_by_route(self) -> None:
+        """A request line keeps its method, route and protocol; other 3-word messages are not touched."""
+        masker = TokenMasker()
+        assert masker.mask(["GET", "/api/v1/orders/42", "HTTP/1.1"]) == (
+            "GET",
+            "/api/v1/orders/<*>",
+            "HTTP/1.1",
+        )
+        assert masker.mask(["GET", "/api/v1/orders/42", "now"]) == ("GET", "<*>", "now")

@@ -15,6 +15,7 @@ neither one huge message nor a flood of them can make templates without bound.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
@@ -34,19 +35,24 @@ DEFAULT_SIMILARITY = 0.7
 0.75, 0.869 at 0.8 — 0.7 sits inside the plateau rather than on its edge."""
 
 
+Slot = tuple[int, str, str, "re.Pattern[str] | None"]
+"""Where a template's variable is: token position, fixed text before and after a single `<*>`, or,
+for a token holding several (`/cart/<*>/items/<*>`), a pattern capturing each."""
+
+
 @dataclass(slots=True)
 class Template:
     """A template: its stable id, tokens (with `<*>` wildcards) and how many messages it has.
 
-    `slots` (position, text before, text after the wildcard) are kept in step with `tokens`, so that
-    reading a message's parameters costs one step per variable, not one per word.
+    `slots` are kept in step with `tokens`, so that reading a message's parameters costs one step
+    per variable, not one per word.
     """
 
     id: str
     service: str
     tokens: list[str]
     count: int = 0
-    slots: tuple[tuple[int, str, str], ...] = ()
+    slots: tuple[Slot, ...] = ()
 
     def __post_init__(self) -> None:
         self.slots = wildcard_slots(self.tokens)
@@ -64,21 +70,30 @@ class Template:
     def params_of(self, tokens: list[str]) -> list[str]:
         """The values behind each wildcard in one message's tokens (same length as the template)."""
         params: list[str] = []
-        for index, head, tail in self.slots:
+        for index, head, tail, pattern in self.slots:
             got = tokens[index]
-            if head or tail:
+            if pattern is not None:
+                match = pattern.match(got)
+                if match is not None:
+                    params.extend(match.groups())
+                    continue
+            elif head or tail:
                 got = _inner(got, head, tail)
             params.append(got)
         return params
 
 
-def wildcard_slots(tokens: list[str]) -> tuple[tuple[int, str, str], ...]:
-    """(position, text before, text after) of every token holding a wildcard."""
-    slots = []
+def wildcard_slots(tokens: list[str]) -> tuple[Slot, ...]:
+    """The slot of every token holding a wildcard."""
+    slots: list[Slot] = []
     for index, token in enumerate(tokens):
         if WILDCARD in token:
-            head, _, tail = token.partition(WILDCARD)
-            slots.append((index, head, tail))
+            pieces = token.split(WILDCARD)
+            if len(pieces) > 2:
+                pattern = re.compile("(.*?)".join(map(re.escape, pieces)) + r"\Z", re.DOTALL)
+                slots.append((index, "", "", pattern))
+            else:
+                slots.append((index, pieces[0], pieces[1], None))
     return tuple(slots)
 
 
@@ -142,10 +157,7 @@ def _similarity(template: list[str], shape: tuple[str, ...]) -> float:
 
 def extract_params(template: list[str], tokens: list[str]) -> list[str]:
     """The values behind each `<*>` of a template (as tokens) in one message's tokens."""
-    return [
-        _inner(tokens[i], head, tail) if head or tail else tokens[i]
-        for i, head, tail in wildcard_slots(template)
-    ]
+    return Template("", "", template).params_of(tokens)
 
 
 class TemplateMiner:

@@ -8,6 +8,7 @@ a trailing `:`) and a `key=` prefix stay literal, so `(pid=4242),` masks to `(pi
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import Final
 
 WILDCARD: Final = "<*>"
@@ -90,16 +91,76 @@ def mask_token(token: str) -> str:
     return f"{head}{WILDCARD}{tail}" if _is_variable(core, has_digit) else token
 
 
-class TokenMasker:
-    """Memoised `mask_token`: tokens repeat endlessly in logs, so each shape is decided once."""
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"})
+_API_VERSION = re.compile(r"[vV]\d{1,2}").fullmatch
+_RANDOM_MIN_LENGTH = 10
+_RANDOM_CASE_SWITCHES = 4
 
-    __slots__ = ("_memo",)
+
+def mask_request_target(target: str) -> str:
+    """An HTTP request target masked segment by segment, so that a route stays a route:
+    `/api/v1/cart/5faa3f5f-ca81/items?page=2` → `/api/v1/cart/<*>/items?page=<*>`.
+
+    A segment is masked when `mask_token` calls it a value, or when it looks random (a generated id
+    without digits, `pi_ziXKORFlymLgJyQR`: long, its letters switching case again and again); API
+    versions (`v1`) stay; a file name keeps its stem and extension (`app.6664369d.js` → `app.<*>.js`);
+    query values are always masked. Masking the whole target instead made every request of a method
+    one template.
+    """
+    route, question, query = target.partition("?")
+    masked = "/".join(_mask_segment(segment) for segment in route.split("/"))
+    if question:
+        pairs = (_mask_query_pair(pair) for pair in query.split("&"))
+        masked = f"{masked}?{'&'.join(pairs)}"
+    return masked
+
+
+def _mask_segment(segment: str) -> str:
+    if not segment or _API_VERSION(segment) is not None:
+        return segment
+    stem, dot, _ = segment.partition(".")
+    if dot and stem.isalpha():
+        return ".".join(part if _is_wording(part) else WILDCARD for part in segment.split("."))
+    return segment if _is_wording(segment) else WILDCARD
+
+
+def _is_wording(part: str) -> bool:
+    return mask_token(part) == part and not _looks_random(part)
+
+
+def _looks_random(word: str) -> bool:
+    """Long, with the case of its letters switching often: `ziXKORFlymLgJyQR` (7 switches), not
+    `PacketResponder` (2)."""
+    if len(word) < _RANDOM_MIN_LENGTH:
+        return False
+    letters = [c.isupper() for c in word if c.isalpha()]
+    return sum(a != b for a, b in pairwise(letters)) >= _RANDOM_CASE_SWITCHES
+
+
+def _mask_query_pair(pair: str) -> str:
+    key, equals, _ = pair.partition("=")
+    if equals:
+        return f"{key}={WILDCARD}"
+    return pair if mask_token(pair) == pair else WILDCARD
+
+
+class TokenMasker:
+    """Memoised `mask_token`: tokens repeat endlessly in logs, so each shape is decided once.
+
+    A message that is an HTTP request line (`GET /path HTTP/1.1`, an access log's message) has its
+    target masked by `mask_request_target` and its protocol kept.
+    """
+
+    __slots__ = ("_memo", "_targets")
 
     def __init__(self) -> None:
         self._memo: dict[str, str] = {}
+        self._targets: dict[str, str] = {}
 
     def mask(self, tokens: list[str]) -> tuple[str, ...]:
         """The masked form of a tokenised message."""
+        if len(tokens) == 3 and tokens[0] in HTTP_METHODS and tokens[2].startswith("HTTP/"):
+            return tokens[0], self._target(tokens[1]), tokens[2]
         memo = self._memo
         out = []
         for token in tokens:
@@ -112,3 +173,11 @@ class TokenMasker:
         if len(out) == MAX_TOKENS and _SPACE(tokens[-1]) is not None:
             out[-1] = WILDCARD  # the rest of an over-long message: never wording to match
         return tuple(out)
+
+    def _target(self, target: str) -> str:
+        masked = self._targets.get(target)
+        if masked is None:
+            if len(self._targets) >= _MEMO_LIMIT:
+                self._targets.clear()
+            masked = self._targets[target] = mask_request_target(target)
+        return masked
