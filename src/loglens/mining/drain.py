@@ -186,9 +186,7 @@ class TemplateMiner:
         self._max_shapes = max_shapes
         self._masker = TokenMasker()
         self._by_shape: dict[tuple[str, tuple[str, ...]], Template] = {}
-        self._messages: dict[
-            tuple[str, str], tuple[Template, tuple[tuple[int, str, str], ...], list[str]]
-        ] = {}
+        self._messages: dict[tuple[str, str], tuple[Template, tuple[Slot, ...], list[str]]] = {}
         self._groups: dict[tuple[str, int, str], list[Template]] = {}
         self._catch_alls: dict[tuple[str, int], Template] = {}
         self._next_number: dict[str, int] = {}
