@@ -56,6 +56,7 @@ class TestParse:
         config = parse_config(tomllib.loads(uncommented))
         assert config.sources[0].format == "java"
         assert config.level_rules[0].level is Level.ERROR
+        assert config.max_templates == 50000
 
     def test_errors_name_the_place(self, tmp_path: Path) -> None:
         """Bad values are refused with the file, the entry and what to do."""
@@ -67,6 +68,7 @@ class TestParse:
             '[[levels.rules]]\npattern = "x"\nlevel = "loud"\n': "unknown level",
             "[ingest]\nmax_line_bytes = 10\n": "max_line_bytes",
             '[store]\ncompression = "lz4"\n': "compression must be one of",
+            "[mining]\nmax_templates = 5\n": "max_templates must be an integer ≥ 100",
             "not toml [": "not valid TOML",
         }
         for text, message in cases.items():

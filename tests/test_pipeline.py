@@ -140,6 +140,18 @@ class TestIngestor:
         assert params == [(["7", "21ms"],), (["7", "7ms"],)]
         store.close()
 
+    @pytest.mark.parametrize("use_process", [False, True])
+    def test_template_cap_from_config(self, tmp_path: Path, use_process: bool) -> None:
+        """`[mining] max_templates` bounds the templates made, in-process and in a mining process."""
+        log = tmp_path / "a.log"
+        words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+        log.write_text("".join(f"{a} {b} {c} event\n" for a in words for b in words for c in words[:3]))
+        store = DuckDBStore(tmp_path / "s.duckdb")
+        Ingestor(store, Config(max_templates=100), mining_process=use_process).ingest_paths([str(log)])
+        _, rows = store.sql("SELECT count(*) FILTER (NOT catch_all), count(*), sum(count) FROM templates")
+        assert rows[0][0] == 100 and rows[0][1] <= 101 and rows[0][2] == 300
+        store.close()
+
     def test_reingesting_the_same_lines_creates_no_templates(self, tmp_path: Path) -> None:
         """Reading the same file again from its start adds records, never templates."""
         log = tmp_path / "a.log"

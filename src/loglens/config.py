@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from loglens.errors import ConfigError
 from loglens.formats.level import LevelRule, level_from_name
+from loglens.mining.drain import DEFAULT_MAX_TEMPLATES
 from loglens.sources.lines import DEFAULT_MAX_LINE_BYTES
 from loglens.store.duckdb import COMPRESSIONS, DEFAULT_COMPRESSION, DEFAULT_MEMORY_LIMIT
 
@@ -55,6 +56,7 @@ class Config:
     timezone: tzinfo | None = None
     sources: tuple[SourceRule, ...] = ()
     level_rules: tuple[LevelRule, ...] = field(default=())
+    max_templates: int = DEFAULT_MAX_TEMPLATES
 
     def rule_for(self, file_path: str, display: str) -> SourceRule | None:
         """The first `[[sources]]` entry matching a file, if any."""
@@ -127,6 +129,10 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
     store = _table(data, "store", where)
     ingest = _table(data, "ingest", where)
     levels = _table(data, "levels", where)
+    mining = _table(data, "mining", where)
+    max_templates = mining.get("max_templates", DEFAULT_MAX_TEMPLATES)
+    if not isinstance(max_templates, int) or isinstance(max_templates, bool) or max_templates < 100:
+        raise ConfigError(f"{where}: [mining] max_templates must be an integer ≥ 100")
     store_path = Path(os.path.expanduser(str(store["path"]))) if "path" in store else None
     compression = str(store.get("compression", DEFAULT_COMPRESSION))
     if compression not in COMPRESSIONS:
@@ -170,6 +176,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         timezone=tz,
         sources=tuple(rules),
         level_rules=tuple(level_rules),
+        max_templates=max_templates,
     )
 
 

@@ -446,10 +446,11 @@ class Ingestor:
         if use_process is None:
             use_process = input_bytes >= MINING_PROCESS_BYTES and (os.cpu_count() or 1) > 1
         templates = self._store.templates()
+        cap = self._config.max_templates
         if use_process:
             self._miner = None
-            return MinerProcess(templates)
-        self._miner = TemplateMiner.from_changes(templates)
+            return MinerProcess(templates, cap)
+        self._miner = TemplateMiner.from_changes(templates, cap)
         return None
 
     def _mine(self, records: list[Record]) -> list[TemplateChange]:

@@ -56,7 +56,7 @@ class TestFrames:
 def test_serve_mines_as_the_in_process_miner() -> None:
     """The process' loop, fed a start frame and two batches, answers what TemplateMiner answers."""
     inbox, outbox = io.BytesIO(), io.BytesIO()
-    write_frame(inbox, {"templates": [["app-1", "app", "user <*> logged in", False]]})
+    write_frame(inbox, {"templates": [["app-1", "app", "user <*> logged in", False]], "max_templates": 100})
     write_frame(inbox, {}, _batch(MESSAGES[:10]))
     write_frame(inbox, {}, _batch(MESSAGES[10:]))
     inbox.seek(0)

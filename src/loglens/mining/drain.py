@@ -281,7 +281,7 @@ class TemplateMiner:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> TemplateMiner:
+    def from_state(cls, state: dict[str, Any], max_templates: int = DEFAULT_MAX_TEMPLATES) -> TemplateMiner:
         """A miner that continues from `state()`: same ids, same templates.
 
         The shape memo is not saved: a shape seen before repeats every literal word of its template,
@@ -289,7 +289,7 @@ class TemplateMiner:
         """
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"miner state version {state.get('version')!r}, expected {STATE_VERSION}")
-        miner = cls(similarity=float(state.get("similarity", DEFAULT_SIMILARITY)))
+        miner = cls(similarity=float(state.get("similarity", DEFAULT_SIMILARITY)), max_templates=max_templates)
         miner._next_number = {str(k): int(v) for k, v in state.get("next_number", {}).items()}
         for item in state["templates"]:
             template = Template(str(item["id"]), str(item["service"]), [str(t) for t in item["tokens"]],
@@ -311,7 +311,9 @@ class TemplateMiner:
         return miner
 
     @classmethod
-    def from_changes(cls, rows: Iterable[TemplateChange]) -> TemplateMiner:
+    def from_changes(
+        cls, rows: Iterable[TemplateChange], max_templates: int = DEFAULT_MAX_TEMPLATES
+    ) -> TemplateMiner:
         """A miner that continues from persisted templates (the store's `templates` rows)."""
         rows = list(rows)
         templates = [
@@ -319,7 +321,8 @@ class TemplateMiner:
             for r in rows
         ]
         catch_all = [r.id for r in rows if r.catch_all]
-        return cls.from_state({"version": STATE_VERSION, "templates": templates, "catch_all": catch_all})
+        state = {"version": STATE_VERSION, "templates": templates, "catch_all": catch_all}
+        return cls.from_state(state, max_templates)
 
     def _catch_all(self, service: str, length: int) -> Template:
         """The all-wildcard template of a service and length, used once the cap is reached.

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from loglens.allocation import bulk_allocation, return_arrow_memory
 from loglens.errors import MiningProcessError
-from loglens.mining.drain import TemplateChange, TemplateMiner
+from loglens.mining.drain import DEFAULT_MAX_TEMPLATES, TemplateChange, TemplateMiner
 
 _HEADER = struct.Struct("<4sII")
 _MAGIC = b"LLM1"
@@ -76,7 +76,10 @@ def serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
     first = read_frame(inbox)
     if first is None:
         return
-    miner = TemplateMiner.from_changes(TemplateChange(*row) for row in first[0]["templates"])
+    start = first[0]
+    miner = TemplateMiner.from_changes(
+        (TemplateChange(*row) for row in start["templates"]), int(start["max_templates"])
+    )
     with bulk_allocation() as tick:
         while (frame := read_frame(inbox)) is not None:
             _, table = frame
@@ -99,7 +102,7 @@ class MinerProcess:
     only after reading the result of N-1, so neither side ever waits on a full pipe.
     """
 
-    def __init__(self, templates: list[TemplateChange]) -> None:
+    def __init__(self, templates: list[TemplateChange], max_templates: int = DEFAULT_MAX_TEMPLATES) -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process, closed in close()
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "loglens.mining.worker"],
@@ -109,7 +112,7 @@ class MinerProcess:
         )
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._inbox, self._outbox = self._proc.stdin, self._proc.stdout
-        self._send({"templates": [list(t) for t in templates]})
+        self._send({"templates": [list(t) for t in templates], "max_templates": max_templates})
 
     def submit(self, batch: pa.Table) -> None:
         """Sends a prepared batch's `service` and `message` columns to be mined."""
