@@ -289,7 +289,8 @@ class TemplateMiner:
         """
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"miner state version {state.get('version')!r}, expected {STATE_VERSION}")
-        miner = cls(similarity=float(state.get("similarity", DEFAULT_SIMILARITY)), max_templates=max_templates)
+        similarity = float(state.get("similarity", DEFAULT_SIMILARITY))
+        miner = cls(similarity=similarity, max_templates=max_templates)
         miner._next_number = {str(k): int(v) for k, v in state.get("next_number", {}).items()}
         for item in state["templates"]:
             template = Template(str(item["id"]), str(item["service"]), [str(t) for t in item["tokens"]],
