@@ -11,7 +11,7 @@ least 5 baseline records, and **Stable** otherwise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from loglens.store.base import PatternStats
 
@@ -20,19 +20,10 @@ TREND_FACTOR = 1.5
 TREND_MIN_RECORDS = 5
 
 
-@dataclass(slots=True)
-class Pattern:
-    """One template's statistics over the records given."""
+@dataclass(frozen=True, slots=True)
+class Pattern(PatternStats):
+    """A template's figures with its share of all the matching records and its trend."""
 
-    template_id: str
-    template: str
-    service: str
-    count: int
-    first_ts: int
-    last_ts: int
-    level: str
-    sample: str
-    recent: int = 0
     share: float = 0.0
     trend: str = "Stable"
 
@@ -55,25 +46,11 @@ def patterns(stats: list[PatternStats]) -> list[Pattern]:
     if not stats:
         return []
     total = sum(s.count for s in stats)
-    found = [
-        Pattern(
-            template_id=s.template_id,
-            template=s.template if s.template is not None else s.sample,
-            service=s.service,
-            count=s.count,
-            first_ts=s.first_ts,
-            last_ts=s.last_ts,
-            level=s.level,
-            sample=s.sample,
-            recent=s.recent,
-            share=s.count / total,
-            trend=trend(
-                s.recent,
-                s.count,
-                (s.span_end - s.span_start) / 1e9 * RECENT_SHARE,
-                (s.span_end - s.span_start) / 1e9 * (1 - RECENT_SHARE),
-            ),
-        )
-        for s in stats
-    ]
+    found = []
+    for s in stats:
+        figures = {f.name: getattr(s, f.name) for f in fields(PatternStats)}
+        figures["template"] = s.template if s.template is not None else s.sample
+        span = (s.span_end - s.span_start) / 1e9
+        rule = trend(s.recent, s.count, span * RECENT_SHARE, span * (1 - RECENT_SHARE))
+        found.append(Pattern(**figures, share=s.count / total, trend=rule))
     return sorted(found, key=lambda p: (-p.count, p.first_ts, p.template_id))
