@@ -47,7 +47,7 @@ def tree_pss(pid: int) -> int:
 
 
 class TreePssSampler:
-    """Samples the summed PSS of a process tree every 50 ms (ru_maxrss only sees one process: a
+    """Samples the summed PSS of a process tree every 200 ms (ru_maxrss only sees one process: a
     mining subprocess' memory would go unreported)."""
 
     def __init__(self, pid: int) -> None:
@@ -58,7 +58,7 @@ class TreePssSampler:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(0.05):
+        while not self._stop.wait(0.2):
             self.peak = max(self.peak, tree_pss(self._pid))
 
     def stop(self) -> int:
