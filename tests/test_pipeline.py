@@ -140,6 +140,49 @@ class TestIngestor:
         assert params == [(["7", "21ms"],), (["7", "7ms"],)]
         store.close()
 
+    @pytest.mark.parametrize(("crash_at", "use_process"), [(1, False), (2, False), (5, False), (3, True)])
+    def test_crash_after_a_commit_resumes_exactly(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_at: int, use_process: bool
+    ) -> None:
+        """The process dies right after commit N (commits end inside read chunks); the next run stores
+        exactly the records that were not committed: none lost, none twice."""
+        monkeypatch.setattr(duckdb_store, "ROW_GROUP_ROWS", 700)
+        monkeypatch.setattr(pipeline, "LineReader", _small_chunks(pipeline.LineReader))
+        log = tmp_path / "app.log"
+        lines = []
+        for i in range(5000):
+            lines.append(f"2026-11-21 10:00:{i % 60:02d},000 INFO [jobs] job {i} done")
+            if i % 7 == 0:
+                lines.append('Traceback (most recent call last):\n  File "x.py", line 1\nValueError: bad')
+        log.write_text("\n".join(lines) + "\n")
+
+        class Crash(BaseException):
+            pass
+
+        class CrashingStore(DuckDBStore):
+            commits = 0
+
+            def commit(self, checkpoints: Any = ()) -> None:
+                super().commit(checkpoints)
+                CrashingStore.commits += 1
+                if CrashingStore.commits == crash_at:
+                    raise Crash  # the process "dies" here: nothing after this commit reaches the file
+
+        path = tmp_path / "s.duckdb"
+        store = CrashingStore(path)
+        with pytest.raises(Crash):
+            Ingestor(store, Config(), mining_process=use_process).ingest_paths([str(log)])
+        store.rollback()
+        store.close()
+        store = DuckDBStore(path)
+        assert 0 < store.count() < 5000
+        Ingestor(store, Config(), mining_process=use_process).ingest_paths([str(log)])
+        _, rows = store.sql("SELECT count(*), count(DISTINCT message) FROM records")
+        assert rows == [(5000, 5000)]
+        _, counts = store.sql("SELECT sum(count) FROM templates")
+        assert counts == [(5000,)]  # template counts agree with the records after the crash too
+        store.close()
+
     @pytest.mark.parametrize("use_process", [False, True])
     def test_template_cap_from_config(self, tmp_path: Path, use_process: bool) -> None:
         """`[mining] max_templates` bounds the templates made, in-process and in a mining process."""

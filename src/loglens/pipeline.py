@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 from loglens.allocation import bulk_allocation
@@ -100,8 +100,12 @@ class IngestReport:
         return not readable and bool(self.sources or self.skipped)
 
 
-Item = tuple[Any, list[Checkpoint], list[TemplateChange]]
-"""What the writer queue carries: a prepared batch (or None), checkpoints, template changes."""
+Mark = tuple[int, str | None, Checkpoint | None]
+"""One `put` of a staged batch: its record count, the file they come from, and the checkpoint they
+reach (None when the chunk ended inside an event, or for stdin)."""
+
+Item = tuple[Any, list[Mark], list[TemplateChange]]
+"""What the writer queue carries: a prepared batch (or None), its marks, template changes."""
 
 
 class StoreWriter:
@@ -114,8 +118,10 @@ class StoreWriter:
 
     The writer appends to one open transaction that commits when the store says (for DuckDB: a full
     row group, written straight to the file instead of through its log, at half the cost) and at
-    `close`; the newest checkpoint of each file commits with it, so a crash re-reads exactly what
-    was not committed. Templates made or generalised while a batch was mined are saved before the
+    `close`. Each commit saves, for every file with records in it, where the committed records of
+    that file end: its last checkpoint reached plus the count of records stored after it (a commit
+    usually ends inside a read chunk), so a crash re-reads exactly what was not committed — nothing
+    lost, nothing stored twice. Templates made or generalised while a batch was mined are saved before the
     batch's records, so every committed record's template is committed with it or before.
 
     DuckDB keeps the Arrow buffers of uncommitted rows alive, so the commit size also bounds memory.
@@ -138,12 +144,16 @@ class StoreWriter:
         self._stage_records = stage_records
         self._staged: list[Any] = []
         self._staged_rows = 0
-        self._staged_checkpoints: dict[str, Checkpoint] = {}
+        self._staged_marks: list[Mark] = []
         self._staged_templates: dict[str, TemplateChange] = {}
-        # None is the stop signal; items are (prepared batch or None, checkpoints, template changes).
+        self._source: str | None = None  # the file being put (set by `begin`)
+        # None is the stop signal.
         self._queue: queue.Queue[Item | None] = queue.Queue(maxsize=max_batches)
         self._error: BaseException | None = None
-        self._waiting: dict[str, Checkpoint] = {}
+        # Writer thread: per file, the last checkpoint its appended records reached and how many of
+        # its records were appended after it; files whose position moved since the last commit.
+        self._positions: dict[str, tuple[Checkpoint, int]] = {}
+        self._moved: set[str] = set()
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch_interval, WRITER_SWITCH_INTERVAL_S))
         self._threads = [threading.Thread(target=self._run, args=(self._queue,), name="loglens-store-writer")]
@@ -156,6 +166,11 @@ class StoreWriter:
         for thread in self._threads:
             thread.daemon = True
             thread.start()
+
+    def begin(self, start: Checkpoint) -> None:
+        """Says that the next puts come from `start.path`, read from `start` on."""
+        self._source = start.path
+        self._staged_marks.append((0, start.path, start))
 
     def put(
         self,
@@ -173,8 +188,10 @@ class StoreWriter:
             # Converted now, while small: staged as compact Arrow, not as Python objects.
             self._staged.append(self._store.prepare(batch))
             self._staged_rows += len(batch)
-        if checkpoint is not None:
-            self._staged_checkpoints[checkpoint.path] = checkpoint
+        if batch or checkpoint is not None:
+            self._staged_marks.append(
+                (len(batch), checkpoint.path if checkpoint else self._source, checkpoint)
+            )
         for change in templates:
             self._staged_templates[change.id] = change  # the newest text of a template wins
         if self._staged_rows >= self._stage_records:
@@ -182,12 +199,12 @@ class StoreWriter:
 
     def flush(self) -> None:
         """Queues what is staged now."""
-        staged, checkpoints = self._staged, list(self._staged_checkpoints.values())
+        staged, marks = self._staged, self._staged_marks
         templates = list(self._staged_templates.values())
-        if not staged and not checkpoints and not templates:
+        if not staged and not marks and not templates:
             return
-        self._staged, self._staged_rows, self._staged_checkpoints, self._staged_templates = [], 0, {}, {}
-        self._queue.put((self._store.combine(staged) if staged else None, checkpoints, templates))
+        self._staged, self._staged_rows, self._staged_marks, self._staged_templates = [], 0, [], {}
+        self._queue.put((self._store.combine(staged) if staged else None, marks, templates))
 
     def close(self) -> None:
         """Waits until everything put is committed; re-raises a failure of the writer."""
@@ -240,37 +257,71 @@ class StoreWriter:
                 self._error = exc
         if self._error is None:
             try:
-                self._store.commit(list(self._waiting.values()))
+                self._commit()
             except BaseException as exc:
                 self._error = exc
 
-    def _write(self, batch: Any, checkpoints: list[Checkpoint], templates: list[TemplateChange]) -> None:
+    def _write(self, batch: Any, marks: list[Mark], templates: list[TemplateChange]) -> None:
         """Appends one queued batch, committing at each of the store's boundaries it crosses."""
         store = self._store
         store.save_templates(templates)
         rows = len(batch) if batch is not None else 0
-        while rows and rows >= (room := store.rows_to_next_commit()):
-            # Commit exactly at the store's boundary; the batch's checkpoints wait for the commit
-            # that includes its last record.
-            store.append(batch[:room])
-            store.commit(list(self._waiting.values()))
-            self._waiting.clear()
-            batch, rows = batch[room:], rows - room
-        if rows:
-            store.append(batch)
-        for checkpoint in checkpoints:
-            self._waiting[checkpoint.path] = checkpoint
+        pending = list(reversed(marks))  # popped from the end, oldest first
+        done = 0
+        while rows - done >= (room := store.rows_to_next_commit()):
+            store.append(batch.slice(done, room))
+            done += room
+            self._advance(pending, room)
+            self._commit()
+        if rows > done:
+            store.append(batch.slice(done))
+            self._advance(pending, rows - done)
+        self._advance(pending, 0)  # marks without records (a final checkpoint) apply now
+
+    def _advance(self, pending: list[Mark], rows: int) -> None:
+        """Moves the files' positions over the next `rows` records appended (marks popped as used)."""
+        while pending:
+            count, path, checkpoint = pending[-1]
+            if count > rows:
+                if rows:
+                    pending[-1] = (count - rows, path, checkpoint)
+                    self._move(path, rows, None)
+                return
+            pending.pop()
+            rows -= count
+            self._move(path, count, checkpoint)
+
+    def _move(self, path: str | None, rows: int, reached: Checkpoint | None) -> None:
+        if path is None:
+            return
+        if reached is not None:
+            self._positions[path] = (reached, 0)
+        elif path in self._positions:
+            checkpoint, after = self._positions[path]
+            self._positions[path] = (checkpoint, after + rows)
+        else:
+            return  # records of a file put without `begin`: no position to keep
+        self._moved.add(path)
+
+    def _commit(self) -> None:
+        """Commits, with where each file that moved stands."""
+        checkpoints = []
+        for path in self._moved:
+            checkpoint, after = self._positions[path]
+            checkpoints.append(replace(checkpoint, skip=checkpoint.skip + after) if after else checkpoint)
+        self._store.commit(checkpoints)
+        self._moved.clear()
 
 
 def _with_templates(item: Item, result: tuple[Any, Any, list[TemplateChange]] | None) -> Item:
     """A queued item with the mining process' template ids, values and changes filled in."""
-    batch, checkpoints, templates = item
+    batch, marks, templates = item
     if result is None:
         return item
     ids, params, changes = result
     batch = batch.set_column(batch.schema.get_field_index("template_id"), "template_id", ids)
     batch = batch.set_column(batch.schema.get_field_index("params"), "params", params)
-    return batch, checkpoints, [*templates, *changes]
+    return batch, marks, [*templates, *changes]
 
 
 class Ingestor:
@@ -373,7 +424,16 @@ class Ingestor:
             service = (rule.service if rule else None) or service_from_path(found.display)
             ctx = self._context(found.display, service, rule, opened.mtime_ns)
             try:
-                self._pump(opened.stream, opened.start_offset, fmt, ctx, writer, source, opened.checkpoint)
+                self._pump(
+                    opened.stream,
+                    opened.start_offset,
+                    fmt,
+                    ctx,
+                    writer,
+                    source,
+                    opened.checkpoint,
+                    opened.skip,
+                )
             except (OSError, EOFError) as exc:
                 source.error = f"stopped reading after {source.bytes} bytes: {exc}"
         return source
@@ -408,22 +468,34 @@ class Ingestor:
         writer: StoreWriter,
         source: SourceReport,
         make_checkpoint: Callable[[int], Checkpoint] | None,
+        skip: int = 0,
     ) -> None:
         """Reads `stream` to its end through framing and parsing into the writer.
 
         Each batch carries a checkpoint just before the event still open in the framer, so that a
-        crash between batches re-reads that event instead of losing or doubling it.
+        crash between batches re-reads that event instead of losing or doubling it. The first `skip`
+        events are stored already (the checkpoint resumed from says so) and are dropped.
         """
         source.format = fmt.name
         framer = EventFramer(fmt, ctx.max_event_bytes)
         reader = LineReader(stream, start, self._config.max_line_bytes)
         parse = fmt.parse
         accounted = start
+        if make_checkpoint is not None:
+            writer.begin(replace(make_checkpoint(start), skip=skip))
+
+        def unseen(records: list[Record]) -> list[Record]:
+            nonlocal skip
+            if skip:
+                dropped, skip = min(skip, len(records)), skip - min(skip, len(records))
+                return records[dropped:]
+            return records
+
         try:
             for chunk in reader:
                 events = framer.feed(chunk.lines)
                 ctx.observed_ns = time.time_ns()
-                records = parse(events, ctx) if events else []
+                records = unseen(parse(events, ctx)) if events else []
                 checkpoint = None
                 if make_checkpoint is not None and chunk.exact:
                     checkpoint = make_checkpoint(chunk.end_offset - framer.pending_bytes())
@@ -433,7 +505,7 @@ class Ingestor:
                 self._tick()
         finally:
             # Whatever was read before an error is still stored, and the checkpoint says how far.
-            records = parse(framer.flush(), ctx)
+            records = unseen(parse(framer.flush(), ctx))
             self._account(source, records, reader.consumed - accounted)
             final = make_checkpoint(reader.consumed) if make_checkpoint and reader.consumed > start else None
             writer.put(records, final, self._mine(records))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,23 @@ class TestCheckpoints:
             assert again.start_offset == 8
             assert again.stream.read() == b"three\n"
             again.stream.close()
+
+    def test_skip_applies_only_where_reading_resumes(self, tmp_path: Path) -> None:
+        """Records already stored past a checkpoint are skipped when reading resumes there, not when
+        the file is read from its start (another file, `--from-start`)."""
+        p = tmp_path / "a.log"
+        p.write_bytes(b"one\ntwo\nthree\n")
+        found = FoundFile(p, str(p))
+        first = open_at_checkpoint(found, None)
+        first.stream.close()
+        cp = replace(first.checkpoint(4), skip=1)
+        resumed = open_at_checkpoint(found, cp)
+        resumed.stream.close()
+        restarted = open_at_checkpoint(found, cp, from_start=True)
+        restarted.stream.close()
+        p.write_bytes(b"other\ncontent\n")
+        replaced = open_at_checkpoint(found, cp)
+        replaced.stream.close()
+        assert (resumed.start_offset, resumed.skip) == (4, 1)
+        assert (restarted.start_offset, restarted.skip) == (0, 0)
+        assert (replaced.start_offset, replaced.skip) == (0, 0)

@@ -59,8 +59,8 @@ class TestDuckDBStore:
         """A checkpoint is stored in the same transaction as its batch, and replaced by later ones."""
         store = DuckDBStore(tmp_path / "s.duckdb")
         store.write([make_record(0)], Checkpoint("/a.log", 5, 100, "ff", 10))
-        store.write([], Checkpoint("/a.log", 5, 200, "ff", 10))
-        assert store.checkpoint("/a.log") == Checkpoint("/a.log", 5, 200, "ff", 10)
+        store.write([], Checkpoint("/a.log", 5, 200, "ff", 10, skip=3))
+        assert store.checkpoint("/a.log") == Checkpoint("/a.log", 5, 200, "ff", 10, skip=3)
         assert store.checkpoint("/b.log") is None
         store.close()
 

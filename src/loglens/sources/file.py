@@ -109,13 +109,16 @@ GENERIC_STEMS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
-    """How far one file was read: `offset` bytes (decompressed for .gz) of the file with this head."""
+    """How far one file was read: `offset` bytes (decompressed for .gz) of the file with this head,
+    and `skip` records from there that are stored already (a commit can end inside a read chunk:
+    reading again from `offset`, the first `skip` events are dropped instead of stored twice)."""
 
     path: str
     inode: int
     offset: int
     fingerprint: str
     fingerprint_len: int
+    skip: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +290,8 @@ class OpenedFile:
     inode: int
     mtime_ns: int
     head: bytes
+    skip: int = 0
+    """Events at `start_offset` already stored (from the checkpoint resumed); the reader drops them."""
 
     def checkpoint(self, offset: int) -> Checkpoint:
         """The checkpoint for this file read up to `offset`."""
@@ -323,4 +328,6 @@ def open_at_checkpoint(found: FoundFile, previous: Checkpoint | None, from_start
     except BaseException:
         stream.close()
         raise
-    return OpenedFile(found, stream, start, st.st_ino, st.st_mtime_ns, head)
+    resumed = previous is not None and not from_start and start == previous.offset
+    skip = previous.skip if resumed and previous is not None else 0
+    return OpenedFile(found, stream, start, st.st_ino, st.st_mtime_ns, head, skip)

@@ -332,13 +332,14 @@ class DuckDBStore:
             for checkpoint in checkpoints:
                 con.execute(
                     'INSERT OR REPLACE INTO checkpoints (path, inode, "offset", fingerprint, '
-                    "fingerprint_len, updated_at) VALUES (?, ?, ?, ?, ?, now())",
+                    "fingerprint_len, updated_at, skip_records) VALUES (?, ?, ?, ?, ?, now(), ?)",
                     [
                         checkpoint.path,
                         checkpoint.inode,
                         checkpoint.offset,
                         checkpoint.fingerprint,
                         checkpoint.fingerprint_len,
+                        checkpoint.skip,
                     ],
                 )
             con.execute("COMMIT")
@@ -396,14 +397,15 @@ class DuckDBStore:
         row = (
             self._con.cursor()
             .execute(
-                'SELECT path, inode, "offset", fingerprint, fingerprint_len FROM checkpoints WHERE path = ?',
+                'SELECT path, inode, "offset", fingerprint, fingerprint_len, skip_records FROM checkpoints '
+                "WHERE path = ?",
                 [path],
             )
             .fetchone()
         )
         if row is None:
             return None
-        return Checkpoint(str(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4]))
+        return Checkpoint(str(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4]), int(row[5]))
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -60,6 +60,13 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        3,
+        [
+            # Events already stored from `offset` on, when a commit ended inside a read chunk.
+            "ALTER TABLE checkpoints ADD COLUMN skip_records BIGINT NOT NULL DEFAULT 0",
+        ],
+    ),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1][0]
