@@ -33,6 +33,8 @@ test: $(DEVSTAMP)
 bench: $(DEVSTAMP)
 	$(BIN)/python -m pytest -m slow || [ $$? -eq 5 ]  # 5: no slow suite yet
 	$(BIN)/python bench/ingest.py --shared $(SHARED)
+	$(BIN)/python bench/loghub.py $(SHARED)/data/loghub-2k
+	$(BIN)/python bench/mining.py --shared $(SHARED)  # ~20 min: Drain3 is the slow part
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests bench

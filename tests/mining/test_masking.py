@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loglens.mining.masking import MAX_TOKENS, WILDCARD, TokenMasker, mask_request_target, mask_token
+from loglens.mining.masking import (
+    MAX_TOKENS,
+    MAX_WORD_CHARS,
+    WILDCARD,
+    TokenMasker,
+    mask_request_target,
+    mask_token,
+)
 
 
 class TestMaskToken:
@@ -45,6 +52,13 @@ class TestMaskToken:
         assert masker.mask(tokens) == tuple(mask_token(t) for t in tokens)
         assert masker.mask(tokens) == ("PacketResponder", "<*>", "for", "block", "<*>", "terminating")
 
+    def test_over_long_word_is_a_value_and_not_remembered(self) -> None:
+        """A word longer than MAX_WORD_CHARS (a blob) is a wildcard and stays out of the memo."""
+        blob = "abcdefghijklmnopqrstuvwxyz" * 20
+        masker = TokenMasker()
+        assert masker.mask(["payload", blob]) == ("payload", WILDCARD)
+        assert blob not in masker._memo
+
     def test_rest_of_an_over_long_message_is_one_wildcard(self) -> None:
         """The last word of a message cut at MAX_TOKENS holds the rest of the line: a wildcard."""
         tokens = [f"w{chr(97 + i % 26)}" for i in range(MAX_TOKENS - 1)] + ["and the rest of it"]
@@ -71,7 +85,7 @@ def _reference_is_variable(core: str) -> bool:
 
 
 def _reference_mask(token: str) -> str:
-    if token.isdigit():
+    if token.isdigit() or len(token) > MAX_WORD_CHARS:
         return WILDCARD
     opened = token.lstrip(_R_OPENERS)
     core = opened.rstrip(_R_CLOSERS)

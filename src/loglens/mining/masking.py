@@ -27,6 +27,8 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _NAME_WITH_DIGIT = re.compile(r"^[A-Za-z]{2,}\d$")
 _DIGIT = re.compile(r"\d").search
 _SPACE = re.compile(r"\s").search
+MAX_WORD_CHARS: Final = 256
+"""A longer word is data (a blob, minified JSON, a token): a value, and never remembered as a word."""
 MAX_TOKENS: Final = 128
 """Words a message is mined by (see drain.tokenize); the rest of its line is one last word, masked."""
 _VALUE_SIGN = re.compile(r"[/@]").search
@@ -69,7 +71,7 @@ def mask_token(token: str) -> str:
     """
     # Fast answers for the commonest kinds: plain numbers, and words with nothing that could make
     # them a value (no digit, no path, address or URL sign, not long enough to be a hex id).
-    if token.isdigit():
+    if token.isdigit() or len(token) > MAX_WORD_CHARS:
         return WILDCARD
     if token.isalpha() and (len(token) < 8 or _HEX.match(token) is None):
         return token
@@ -166,9 +168,11 @@ class TokenMasker:
         for token in tokens:
             masked = memo.get(token)
             if masked is None:
-                if len(memo) >= _MEMO_LIMIT:
-                    memo.clear()
-                masked = memo[token] = mask_token(token)
+                masked = mask_token(token)
+                if len(token) <= MAX_WORD_CHARS:  # the memo holds at most ~13 MB of keys
+                    if len(memo) >= _MEMO_LIMIT:
+                        memo.clear()
+                    memo[token] = masked
             out.append(masked)
         if len(out) == MAX_TOKENS and _SPACE(tokens[-1]) is not None:
             out[-1] = WILDCARD  # the rest of an over-long message: never wording to match
