@@ -8,6 +8,7 @@ import pytest
 
 from loglens.formats import registry
 from loglens.formats.detect import detect_format
+from loglens.formats.plain import HeaderColumns, PlainTextFormat
 from loglens.sources.file import read_head
 from loglens.sources.lines import decode_lines
 
@@ -47,3 +48,13 @@ def test_mostly_unknown_lines_fall_back() -> None:
     lines = ['{"msg": "one json line"}', "free text", "more free text", "and more"]
     detection = detect_format(lines, list(registry().values()), registry()["plain"])
     assert detection.fmt.name == "plain"
+
+
+def test_plain_text_is_fitted_to_learned_columns() -> None:
+    """An unknown layout with a steady level field falls to plain text fitted with its columns."""
+    lines = [
+        f"- {1700000000 + i} node-{i % 7} RAS KERNEL {('INFO', 'FATAL')[i % 2]} cache error {i}"
+        for i in range(50)
+    ]
+    found = detect_format(lines, list(registry().values()), registry()["plain"]).fmt
+    assert isinstance(found, PlainTextFormat) and found.columns == HeaderColumns(level=5, logger=False)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from loglens.formats.base import SourceContext
 from loglens.formats.level import LevelClassifier
-from loglens.formats.plain import PlainTextFormat
+from loglens.formats.plain import HeaderColumns, PlainTextFormat, learn_columns
 from loglens.formats.timestamp import TimestampParser
 from loglens.record import Level, Record
 
@@ -213,3 +213,39 @@ class TestStatedLevel:
         ]
         levels = [r.level for r in PlainTextFormat().parse(lines, ctx)]
         assert levels == [Level.WARNING, Level.WARNING, Level.ERROR]
+
+
+_LEVELS = ("INFO", "WARN", "ERROR")
+_COLUMN_LINES = tuple(
+    f"251121 1015{i % 60:02d} {40 + i % 9} {_LEVELS[i % 3]} app.{('Cache', 'Db')[i % 2]}: evicted {i} entries"
+    for i in range(60)
+)
+
+
+class TestLearnedColumns:
+    LINES = list(_COLUMN_LINES)  # noqa: RUF012 - read only
+
+    def test_level_column_and_logger_are_learned(self) -> None:
+        """A layout no format knows, with a level on the same field of every line, is learned."""
+        assert learn_columns(self.LINES) == HeaderColumns(level=3, logger=True)
+        fmt = PlainTextFormat().for_sample(self.LINES)
+        (record,) = fmt.parse([self.LINES[2]], make_ctx())
+        assert (record.message, record.level, record.fields) == (
+            "evicted 2 entries",
+            Level.ERROR,
+            {"logger": "app.Cache"},
+        )
+
+    def test_a_line_without_the_columns_is_read_as_before(self) -> None:
+        """A line that does not fit the learned header is parsed by the ordinary rules."""
+        fmt = PlainTextFormat(HeaderColumns(level=3, logger=True))
+        (record,) = fmt.parse(["ERROR: disk full"], make_ctx())
+        assert (record.message, record.level) == ("disk full", Level.ERROR)
+
+    def test_nothing_learned_without_a_steady_level_field(self) -> None:
+        """Free text, too few lines, or levels on fewer than 90% of lines: no columns."""
+        assert learn_columns([f"user {i} logged in" for i in range(60)]) is None
+        assert learn_columns(self.LINES[:10]) is None
+        mixed = self.LINES[:50] + [f"note {i} without a level here" for i in range(10)]
+        assert learn_columns(mixed) is None
+        assert PlainTextFormat().for_sample(mixed).columns is None

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from loglens.formats.base import LogFormat
+from loglens.formats.plain import PlainTextFormat
 
 SAMPLE_LINES = 200
 MIN_SCORE = 0.5
@@ -65,5 +66,7 @@ def detect_format(lines: list[str], formats: list[LogFormat], fallback: LogForma
         if score > best.score:
             best = Detection(fmt, score)
     if best.score < MIN_SCORE:
-        return Detection(fallback, best.score)
+        # Plain text: fitted to the sample's header columns when it has learnable ones.
+        fitted = fallback.for_sample(sample) if isinstance(fallback, PlainTextFormat) else fallback
+        return Detection(fitted, best.score)
     return best

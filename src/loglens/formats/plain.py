@@ -7,7 +7,8 @@ from the message's words. Never sets `parse_error`: plain text is, by definition
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from loglens.formats.base import SourceContext
 from loglens.formats.level import level_from_name
@@ -48,6 +49,40 @@ _STATED_LEVEL = re.compile(rf"\[((?i:{_LEVEL_NAMES}))\]|(?<=[#|] )({_LEVEL_NAMES
 _STATED_WITHIN = 80
 
 
+LEVEL_COLUMN_SHARE = 0.9
+MAX_HEADER_FIELDS = 12
+MIN_SAMPLE_LINES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderColumns:
+    """A file's header learned from its first lines: whitespace-separated fields, the level at field
+    `level` (0-based) on nearly every line, and, when `logger`, a `name:` field right after it.
+
+    For layouts no format knows, such as Hadoop's `081109 203615 148 INFO dfs.DataNode$PacketResponder:
+    …` or Blue Gene/L's `- 1117838570 2005.06.03 R02-M1-N0 … RAS KERNEL INFO …`.
+    """
+
+    level: int
+    logger: bool
+
+
+def learn_columns(lines: list[str]) -> HeaderColumns | None:
+    """The header columns of a sample of lines, when one field position holds a level name (three
+    letters or more) on at least 90% of the event lines; None otherwise or for fewer than 20 lines."""
+    sample = [line for line in lines if line[:1] not in ("", " ", "\t")][:400]
+    if len(sample) < MIN_SAMPLE_LINES:
+        return None
+    rows = [line.split(None, MAX_HEADER_FIELDS) for line in sample]
+    need = LEVEL_COLUMN_SHARE * len(sample)
+    for k in range(1, MAX_HEADER_FIELDS):
+        hits = [f for f in rows if len(f) > k + 1 and len(f[k]) >= 3 and level_from_name(f[k]) is not None]
+        if len(hits) >= need:
+            named = sum(1 for f in hits if len(f) > k + 2 and f[k + 1].endswith(":"))
+            return HeaderColumns(k, named >= LEVEL_COLUMN_SHARE * len(hits))
+    return None
+
+
 class PlainTextFormat:
     """Free text: an event is a line plus the continuation lines (indented, trace-like, blank) after it.
 
@@ -66,6 +101,14 @@ class PlainTextFormat:
 
     name: ClassVar[str] = "plain"
     multiline: ClassVar[bool] = True
+
+    def __init__(self, columns: HeaderColumns | None = None) -> None:
+        self.columns = columns
+
+    def for_sample(self, lines: list[str]) -> PlainTextFormat:
+        """This format fitted to a file: with its header columns when `learn_columns` finds them."""
+        columns = learn_columns(lines)
+        return PlainTextFormat(columns) if columns is not None else self
 
     def sniff(self, line: str) -> bool:
         """True when `line` starts an event (it does not look like the continuation of one)."""
@@ -87,9 +130,15 @@ class PlainTextFormat:
         token_match = _LEVEL_TOKEN
         out: list[Record] = []
         append = out.append
+        columns = self.columns
         for event in events:
             nl = event.find("\n")
             header = event if nl < 0 else event[:nl]
+            if columns is not None:
+                record = self._by_columns(columns, event, header, nl, ctx)
+                if record is not None:
+                    append(record)
+                    continue
             found = prefix(header) if header[:1].isalnum() or header[:1] == "[" else None
             if found is not None:
                 ts, end = found
@@ -123,3 +172,27 @@ class PlainTextFormat:
                     fields = {"stack": stack}
             append(Record(ts, observed, service, source, message, event, level, host, None, fields))
         return out
+
+    def _by_columns(
+        self, columns: HeaderColumns, event: str, header: str, nl: int, ctx: SourceContext
+    ) -> Record | None:
+        """A record read by the learned header columns, or None when this line does not have them."""
+        k = columns.level
+        fields = header.split(None, k + (2 if columns.logger else 1))
+        if len(fields) <= k + 1 or len(fields[k]) < 3:
+            return None
+        level = level_from_name(fields[k])
+        if level is None:
+            return None
+        extra: dict[str, Any] = {}
+        message = fields[-1]
+        if columns.logger and len(fields) == k + 3 and fields[k + 1].endswith(":"):
+            extra["logger"] = fields[k + 1][:-1]
+        elif columns.logger:
+            message = " ".join(fields[k + 1 :])
+        found = ctx.timestamps.parse_prefix(header) if header[:1].isalnum() or header[:1] == "[" else None
+        ts = found[0] if found is not None else ctx.observed_ns
+        if nl >= 0 and event[nl + 1 :].strip():
+            extra["stack"] = event[nl + 1 :]
+        return Record(ts, ctx.observed_ns, ctx.service, ctx.source, message.rstrip(), event, level, ctx.host,
+                      None, extra or None)  # fmt: skip
