@@ -8,7 +8,14 @@ from dataclasses import dataclass
 import pytest
 
 from conftest import shared_dir
-from loglens.mining.drain import MAX_TOKENS, TemplateChange, TemplateMiner, extract_params, tokenize
+from loglens.mining.drain import (
+    MAX_TOKENS,
+    TemplateChange,
+    TemplateMiner,
+    extract_params,
+    merge_words,
+    tokenize,
+)
 
 LINES = [
     "Connection closed by 10.0.0.1 port 22",
@@ -201,3 +208,33 @@ class TestBounds:
             miner.add(f"w{chr(97 + i % 26)}x word{chr(97 + (i * 7) % 26)}y z", "s")
         assert len(miner._by_shape) <= 10
         assert miner.add("alpha beta gamma", "s").template.id == first
+
+
+@pytest.mark.parametrize(
+    ("want", "got", "merged"),
+    [
+        ("(<*>)", "(unknown)", "(<*>)"),
+        ("<*>:", "main:", "<*>:"),
+        ("tty=ssh", "tty=pts", "tty=<*>"),
+        ("alpha", "beta", "<*>"),
+        ("(<*>),", "(abc),", "(<*>),"),
+        ("ssh2", "ssh1", "<*>"),
+    ],
+)
+def test_merge_words_keeps_the_shared_frame(want: str, got: str, merged: str) -> None:
+    """Generalising keeps a key, brackets or closing punctuation both words share."""
+    assert merge_words(want, got) == merged
+
+
+def test_framed_values_neither_split_nor_glue_templates() -> None:
+    """A word filling a framed wildcard agrees with it; a framed value without wording is not
+    counted as wording (so `<*>:<*>` cannot tip two different events into one)."""
+    miner = TemplateMiner()
+    a = miner.add("session opened for user alice by (uid=0)")
+    b = miner.add("session opened for user bob by (unknown)")
+    assert a.template is b.template and a.template.text == "session opened for user <*> by (<*>)"
+    c = miner.add("Client attempting to establish new session at /10.0.0.1:2181")
+    d = miner.add("Client attempting to renew session 0x14f at /10.0.0.2:2181")
+    assert c.template is not d.template
+    assert c.template.text == "Client attempting to establish new session at <*>:<*>"
+    assert c.params == ["/10.0.0.1", "2181"]

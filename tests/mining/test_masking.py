@@ -23,8 +23,11 @@ class TestMaskToken:
         ("token", "masked"),
         [
             ("blk_-6952295868487656571", "<*>"),
-            ("10.250.19.102:50010", "<*>"),
-            ("/10.250.19.102:50010", "<*>"),
+            ("10.250.19.102:50010", "<*>:<*>"),
+            ("/10.250.19.102:50010", "<*>:<*>"),
+            ("jk2_init()", "jk2_init()"),
+            ("chdir(/p/gb1/run/2183)", "chdir(<*>)"),
+            ("core.4567", "core.<*>"),
             ("0x1f3a", "<*>"),
             ("deadbeefcafe1234", "<*>"),
             ("12ms", "<*>"),
@@ -67,19 +70,23 @@ class TestMaskToken:
 
 # The rules of mask_token written plainly, one pattern after another, as a reference: mask_token
 # reaches the same answers with cheap guards in front of each pattern, and must never differ.
-_R_OPENERS, _R_CLOSERS = "([{<'\"", ")]}>'\",;:.!?"
+_R_OPENERS, _R_CLOSERS = "([{<'\"", "()]}>'\",;:.!?"
 _R_KEY_VALUE = re.compile(r"^([^\d=\s]*?[A-Za-z_][\w.\-]*[=:])(.+)$", re.DOTALL)
 _R_HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]{8,}$|^0x[0-9a-fA-F]+$")
 _R_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
 _R_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _R_NAME_WITH_DIGIT = re.compile(r"^[A-Za-z]{2,}\d$")
+_R_DIGIT_IN_NAME = re.compile(r"^[A-Za-z]+\d+_[A-Za-z_]+$")
+_R_IP_PORT = re.compile(r"^/?\d{1,3}(?:\.\d{1,3}){3}:\d{1,5}$")
+_R_CALL = re.compile(r"^([A-Za-z_]\w*\()(.+)$", re.DOTALL)
+_R_NUMBERED = re.compile(r"^([A-Za-z][A-Za-z_\-]*\.)\d+$")
 
 
 def _reference_is_variable(core: str) -> bool:
     if not core:
         return False
     if re.search(r"\d", core):
-        return _R_NAME_WITH_DIGIT.match(core) is None
+        return _R_NAME_WITH_DIGIT.match(core) is None and _R_DIGIT_IN_NAME.match(core) is None
     path = core.startswith("/") and len(core) > 1 and "/" in core[1:]
     return bool(_R_HEX.match(core) or _R_EMAIL.match(core) or _R_URL.match(core)) or path
 
@@ -94,10 +101,18 @@ def _reference_mask(token: str) -> str:
         return token
     if _R_URL.match(core):
         return f"{head}{WILDCARD}{tail}"
+    if _R_IP_PORT.match(core):
+        return f"{head}{WILDCARD}:{WILDCARD}{tail}"
     key_value = _R_KEY_VALUE.match(core)
     if key_value is not None and not re.search(r"\d", key_value.group(1)):
         key, value = key_value.groups()
         return f"{head}{key}{WILDCARD}{tail}" if _reference_is_variable(value) else token
+    call = _R_CALL.match(core)
+    if call is not None:
+        return f"{head}{call.group(1)}{WILDCARD}{tail}" if _reference_is_variable(call.group(2)) else token
+    numbered = _R_NUMBERED.match(core)
+    if numbered is not None:
+        return f"{head}{numbered.group(1)}{WILDCARD}{tail}"
     return f"{head}{WILDCARD}{tail}" if _reference_is_variable(core) else token
 
 

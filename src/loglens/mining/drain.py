@@ -151,11 +151,70 @@ def _similarity(template: list[str], shape: tuple[str, ...]) -> float:
     literal = 0
     agree = 0
     for want, got in zip(template, shape, strict=True):
-        if want != WILDCARD:
-            literal += 1
-            if want == got:
+        if want == WILDCARD:
+            continue
+        if WILDCARD in want:
+            if not _has_wording(want):
+                continue  # `<*>:<*>`, `(<*>)`: a framed value, no wording to agree on
+            if _fits(want, got):
+                literal += 1
                 agree += 1
+                continue
+        literal += 1
+        if want == got:
+            agree += 1
     return agree / literal if literal else 1.0
+
+
+def _has_wording(word: str) -> bool:
+    """True when a word with wildcards keeps a letter or digit of its own (`uid=<*>`, not `(<*>)`)."""
+    return any(c.isalnum() for c in word.replace(WILDCARD, ""))
+
+
+_FRAME_OPENERS = "=:([{'\"/"
+_FRAME_CLOSERS = ")]}>'\",;:.!?"
+
+
+def _fits(want: str, got: str) -> bool:
+    """True when the word `got` fills a framed wildcard word `want` (`(<*>)` takes `(unknown)`)."""
+    head, _, tail = want.partition(WILDCARD)
+    return (
+        WILDCARD not in tail
+        and len(got) >= len(head) + len(tail)
+        and got.startswith(head)
+        and got.endswith(tail)
+    )
+
+
+def _shared_start(a: str, b: str) -> str:
+    """The characters `a` and `b` begin with in common."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return a[:n]
+
+
+def merge_words(want: str, got: str) -> str:
+    """One template word for two different words: the frame they share kept around a wildcard.
+
+    `(<*>)` and `(unknown)` give `(<*>)`, `<*>:` and `main:` give `<*>:`, `tty=ssh` and `tty=pts`
+    give `tty=<*>`: the shared text up to a key or opening sign, and shared closing punctuation.
+    Without a frame in common the word is `<*>`.
+    """
+    if WILDCARD in want and _fits(want, got):
+        return want
+    shared = _shared_start(want, got)
+    head = shared[: max(shared.rfind(c) for c in _FRAME_OPENERS) + 1]
+    if WILDCARD[:2] in head:
+        head = ""
+    rest_want, rest_got = want[len(head) :], got[len(head) :]
+    tail = _shared_start(rest_want[::-1], rest_got[::-1])[::-1]
+    tail = tail[len(tail.rstrip(_FRAME_CLOSERS)) :]
+    if len(head) + len(tail) >= min(len(want), len(got)):
+        return WILDCARD
+    return f"{head}{WILDCARD}{tail}"
 
 
 def extract_params(template: list[str], tokens: list[str]) -> list[str]:
@@ -358,7 +417,10 @@ class TemplateMiner:
                 best, best_score = candidate, score
         at_cap = len(self.templates) >= self._max_templates
         if best is not None and (best_score >= self._similarity or at_cap):
-            tokens = [want if want == got else WILDCARD for want, got in zip(best.tokens, shape, strict=True)]
+            tokens = [
+                want if want == got else merge_words(want, got)
+                for want, got in zip(best.tokens, shape, strict=True)
+            ]
             if tokens != best.tokens:
                 best.generalise(tokens)
                 self._changed[best.id] = best

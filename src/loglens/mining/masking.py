@@ -19,7 +19,7 @@ at 200k."""
 
 # Framing punctuation kept around a masked core.
 _OPENERS = "([{<'\""
-_CLOSERS = ")]}>'\",;:.!?"
+_CLOSERS = "()]}>'\",;:.!?"  # `(` too: the tail of a call, `jk2_init()`
 _KEY_VALUE = re.compile(r"^([^\d=\s]*?[A-Za-z_][\w.\-]*[=:])(.+)$", re.DOTALL)
 _HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]{8,}$|^0x[0-9a-fA-F]+$")
 _EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
@@ -32,7 +32,11 @@ MAX_WORD_CHARS: Final = 256
 MAX_TOKENS: Final = 128
 """Words a message is mined by (see drain.tokenize); the rest of its line is one last word, masked."""
 _VALUE_SIGN = re.compile(r"[/@]").search
-_HEX_WORD = re.compile(r"[(\[{<'\"]*(?:0x)?[0-9a-fA-F]{8,}[)\]}>'\",;:.!?]*$").match
+_HEX_WORD = re.compile(r"[(\[{<'\"]*(?:0x)?[0-9a-fA-F]{8,}[()\]}>'\",;:.!?]*$").match
+_IP_PORT = re.compile(r"/?\d{1,3}(?:\.\d{1,3}){3}:\d{1,5}").fullmatch
+_NUMBERED = re.compile(r"([A-Za-z][A-Za-z_\-]*\.)\d+").fullmatch
+_CALL = re.compile(r"([A-Za-z_]\w*\()(.+)", re.DOTALL).fullmatch
+_DIGIT_IN_NAME = re.compile(r"[A-Za-z]+\d+_[A-Za-z_]+").fullmatch
 
 
 def _is_variable(core: str, has_digit: bool) -> bool:
@@ -40,8 +44,9 @@ def _is_variable(core: str, has_digit: bool) -> bool:
     if not core:
         return False
     if has_digit:
-        # A word with one digit glued to its end names a thing (`ssh2`, `ipv4`, `md5`), not a value.
-        return not _is_name_with_digit(core)
+        # A word with one digit glued to its end names a thing (`ssh2`, `ipv4`, `md5`), not a value;
+        # so does an identifier with digits inside a word (`jk2_init`, `utf8_decode`).
+        return not (_is_name_with_digit(core) or _DIGIT_IN_NAME(core) is not None)
     return (
         ((len(core) >= 8 or core.startswith("0x")) and _HEX.match(core) is not None)
         or ("@" in core and _EMAIL.match(core) is not None)
@@ -85,11 +90,22 @@ def mask_token(token: str) -> str:
         return token
     if "://" in core and _URL.match(core):
         return f"{head}{WILDCARD}{tail}"
+    if ":" in core and _IP_PORT(core) is not None:
+        return f"{head}{WILDCARD}:{WILDCARD}{tail}"  # an address and a port: two values
     # `=`/`:` checked first: the pattern backtracks along a long token that has neither.
     key_value = _KEY_VALUE.match(core) if "=" in core or ":" in core else None
     if key_value is not None and _DIGIT(key_value.group(1)) is None:
         key, value = key_value.groups()
         return f"{head}{key}{WILDCARD}{tail}" if _is_variable(value, _DIGIT(value) is not None) else token
+    call = _CALL(core) if "(" in core else None
+    if call is not None:  # `chdir(/p/gb1/x)`: the function stays, its argument may be a value
+        name, argument = call.groups()
+        return (
+            f"{head}{name}{WILDCARD}{tail}" if _is_variable(argument, _DIGIT(argument) is not None) else token
+        )
+    numbered = _NUMBERED(core) if has_digit and "." in core else None
+    if numbered is not None:  # `core.4567`: a numbered thing, its word kept
+        return f"{head}{numbered.group(1)}{WILDCARD}{tail}"
     return f"{head}{WILDCARD}{tail}" if _is_variable(core, has_digit) else token
 
 
