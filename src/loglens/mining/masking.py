@@ -1,8 +1,11 @@
 """Token masking: which words of a message are variables, decided per token shape and memoised.
 
-A token is masked when it carries data rather than wording: numbers, hex ids, IPs with ports, UUIDs,
-paths and URLs with digits, e-mail addresses, durations. Punctuation that frames a value (`(`, `)`, `,`,
-a trailing `:`) and a `key=` prefix stay literal, so `(pid=4242),` masks to `(pid=<*>),`.
+A token is masked when it carries data rather than wording: numbers, hex ids, UUIDs, paths and URLs,
+e-mail addresses, durations, words over 256 characters. Punctuation that frames a value (`(`, `)`, `,`,
+a trailing `:`), a `key=` prefix, a function name (`chdir(<*>)`) and the word of a numbered thing
+(`core.<*>`) stay literal, so `(pid=4242),` masks to `(pid=<*>),`; an address with a port is two values
+(`<*>:<*>`). Names with a digit (`ssh2`, `jk2_init`) are wording. An HTTP request line is masked by route
+(`mask_request_target`).
 """
 
 from __future__ import annotations
