@@ -113,16 +113,16 @@ class StoreWriter:
 
     `put` converts each batch for the store in the caller's thread (that work holds the GIL; the
     store's own work releases it, so both cores stay busy) and stages it until `stage_records` are
-    waiting, then queues them as one. Few large inserts matter: each insert takes the GIL a few times, and
-    waiting for it behind the parsing thread costs up to a switch interval each time.
+    waiting, then queues them as one. Few large inserts matter: each insert takes the GIL a few
+    times, and waiting for it behind the parsing thread costs up to a switch interval each time.
 
     The writer appends to one open transaction that commits when the store says (for DuckDB: a full
     row group, written straight to the file instead of through its log, at half the cost) and at
     `close`. Each commit saves, for every file with records in it, where the committed records of
     that file end: its last checkpoint reached plus the count of records stored after it (a commit
     usually ends inside a read chunk), so a crash re-reads exactly what was not committed — nothing
-    lost, nothing stored twice. Templates made or generalised while a batch was mined are saved before the
-    batch's records, so every committed record's template is committed with it or before.
+    lost, nothing stored twice. Templates made or generalised while a batch was mined are saved
+    before the batch's records, so every committed record's template is committed with it or before.
 
     DuckDB keeps the Arrow buffers of uncommitted rows alive, so the commit size also bounds memory.
 
