@@ -47,8 +47,8 @@ for a token holding several (`/cart/<*>/items/<*>`), a pattern capturing each.""
 class Template:
     """A template: its stable id, tokens (with `<*>` wildcards) and how many messages it has.
 
-    `slots` are kept in step with `tokens`, so that reading a message's parameters costs one step
-    per variable, not one per word.
+    `slots` and `wording` are kept in step with `tokens`, so that reading a message's parameters
+    costs one step per variable, and comparing a new message shape one step per word of wording.
     """
 
     id: str
@@ -56,9 +56,11 @@ class Template:
     tokens: list[str]
     count: int = 0
     slots: tuple[Slot, ...] = ()
+    wording: tuple[tuple[int, str, bool], ...] = ()
 
     def __post_init__(self) -> None:
         self.slots = wildcard_slots(self.tokens)
+        self.wording = wording_of(self.tokens)
 
     @property
     def text(self) -> str:
@@ -69,6 +71,7 @@ class Template:
         """Replaces the tokens (same length, more wildcards) and re-indexes the wildcards."""
         self.tokens = tokens
         self.slots = wildcard_slots(tokens)
+        self.wording = wording_of(tokens)
 
     def params_of(self, tokens: list[str]) -> list[str]:
         """The values behind each wildcard in one message's tokens (same length as the template)."""
@@ -141,29 +144,33 @@ class Match:
     params: list[str] = field(default_factory=list)
 
 
-def _similarity(template: list[str], shape: tuple[str, ...]) -> float:
-    """Share of the template's literal words that the shape repeats in place.
+def wording_of(tokens: list[str]) -> tuple[tuple[int, str, bool], ...]:
+    """The words of a template that a message must repeat: (position, word, framed) for every word
+    but the wildcards and the framed values without wording (`<*>:<*>`, `(<*>)`); a framed word with
+    wording (`uid=<*>`) is repeated by any word that fills it."""
+    return tuple(
+        (index, token, WILDCARD in token)
+        for index, token in enumerate(tokens)
+        if token != WILDCARD and (WILDCARD not in token or _has_wording(token))
+    )
+
+
+def _similarity(template: Template, shape: tuple[str, ...]) -> float:
+    """Share of the template's wording that the shape repeats in place.
 
     Wildcards take no part: counting them as agreement let mostly-variable templates swallow
     everything of their length (Linux GA 0.41), and counting them as disagreement (Drain3 with masks)
     keeps mostly-masked messages from ever joining a template, so templates grow without bound.
     """
-    literal = 0
+    wording = template.wording
+    if not wording:
+        return 1.0
     agree = 0
-    for want, got in zip(template, shape, strict=True):
-        if want == WILDCARD:
-            continue
-        if WILDCARD in want:
-            if not _has_wording(want):
-                continue  # `<*>:<*>`, `(<*>)`: a framed value, no wording to agree on
-            if _fits(want, got):
-                literal += 1
-                agree += 1
-                continue
-        literal += 1
-        if want == got:
+    for index, want, framed in wording:
+        got = shape[index]
+        if want == got or (framed and _fits(want, got)):
             agree += 1
-    return agree / literal if literal else 1.0
+    return agree / len(wording)
 
 
 def _has_wording(word: str) -> bool:
@@ -412,7 +419,7 @@ class TemplateMiner:
         best: Template | None = None
         best_score = 0.0
         for candidate in group:
-            score = _similarity(candidate.tokens, shape) if shape else 1.0
+            score = _similarity(candidate, shape) if shape else 1.0
             if score > best_score:
                 best, best_score = candidate, score
         at_cap = len(self.templates) >= self._max_templates
