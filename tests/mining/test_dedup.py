@@ -13,7 +13,7 @@ class TestDedupe:
         """Same template and values up to digits, each within the window of the last: one group."""
         records = [Rec(i * S, "api", f"retry {i} of 5 for upstream billing") for i in range(1, 5)]
         records.append(Rec(5 * S, "api", "connection pool exhausted"))
-        groups = dedupe(mined(records), window_ns=2 * S)
+        groups = list(dedupe(mined(records), window_ns=2 * S))
         assert [(g.record.message, g.count) for g in groups] == [
             ("retry 1 of 5 for upstream billing", 4),
             ("connection pool exhausted", 1),
@@ -34,6 +34,16 @@ class TestDedupe:
         records = [Rec(0, "a", "user alice logged in"), Rec(1, "b", "user alice logged in"),
                    Rec(2, "a", "user alice logged in"), Rec(3, "a", "user bob logged in")]  # fmt: skip
         assert [g.count for g in dedupe(mined(records))] == [2, 1, 1]
+
+    def test_closed_runs_come_out_before_the_input_ends(self) -> None:
+        """A run is given out once the records have moved past its window, in first-seen order."""
+        records = mined(
+            [Rec(0, "a", "disk 1 full"), Rec(1 * S, "a", "cpu hot"), Rec(100 * S, "a", "disk 2 full")]
+        )
+        groups = dedupe(iter(records), window_ns=10 * S)
+        first = next(groups)
+        assert (first.record.message, first.count) == ("disk 1 full", 1)
+        assert [g.record.message for g in groups] == ["cpu hot", "disk 2 full"]
 
     def test_groups_by_stored_template_not_by_mining_again(self) -> None:
         """The stored template id decides: records given one id merge although their words differ."""

@@ -9,7 +9,8 @@ first occurrence. Template ids and values are the ones mined at ingest and store
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -29,6 +30,8 @@ class MinedMessage(MessageRecord, Protocol):
 
 
 R = TypeVar("R", bound=MinedMessage)
+RunKey = tuple[str, str | None, tuple[str, ...]]
+"""Service, template id (None: unmined) and the values up to digits: what makes two records one event."""
 
 
 @dataclass(slots=True)
@@ -39,6 +42,7 @@ class DedupGroup(Generic[R]):
     count: int
     first_ts: int
     last_ts: int
+    key: RunKey = ("", None, ())
 
 
 def normalise(params: list[str]) -> tuple[str, ...]:
@@ -46,16 +50,20 @@ def normalise(params: list[str]) -> tuple[str, ...]:
     return tuple(_DIGITS.sub("#", value) for value in params)
 
 
-def dedupe(records: Iterable[R], window_ns: int = DEFAULT_WINDOW_NS) -> list[DedupGroup[R]]:
+def dedupe(records: Iterable[R], window_ns: int = DEFAULT_WINDOW_NS) -> Iterator[DedupGroup[R]]:
     """Groups records (oldest first) into runs of the same event; see the module docstring.
+
+    Groups come out in order of first occurrence as soon as they, and every group before them, can
+    no longer grow (the records have moved on by more than the window), so `logs --dedupe --lines
+    all` over millions of records holds only the runs still open, not every run seen.
 
     A record without a template id (a store written before templates were kept) is its own event
     text: only exact repeats of its message merge.
     """
-    groups: list[DedupGroup[R]] = []
-    open_runs: dict[tuple[str, str | None, tuple[str, ...]], DedupGroup[R]] = {}
+    pending: deque[DedupGroup[R]] = deque()  # in order of first occurrence, not yet given out
+    open_runs: dict[RunKey, DedupGroup[R]] = {}
     for record in records:
-        key: tuple[str, str | None, tuple[str, ...]]
+        key: RunKey
         if record.template_id is None:
             key = (record.service, None, (record.message,))
         else:
@@ -64,8 +72,12 @@ def dedupe(records: Iterable[R], window_ns: int = DEFAULT_WINDOW_NS) -> list[Ded
         if run is not None and record.ts - run.last_ts <= window_ns:
             run.count += 1
             run.last_ts = record.ts
-            continue
-        run = DedupGroup(record, 1, record.ts, record.ts)
-        open_runs[key] = run
-        groups.append(run)
-    return groups
+        else:
+            run = open_runs[key] = DedupGroup(record, 1, record.ts, record.ts, key)
+            pending.append(run)
+        while pending and record.ts - pending[0].last_ts > window_ns:
+            done = pending.popleft()
+            if open_runs.get(done.key) is done:
+                del open_runs[done.key]
+            yield done
+    yield from pending
