@@ -6,6 +6,8 @@ import csv
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import shared_dir
 from loglens.mining.drain import (
@@ -238,3 +240,26 @@ def test_framed_values_neither_split_nor_glue_templates() -> None:
     assert c.template is not d.template
     assert c.template.text == "Client attempting to establish new session at <*>:<*>"
     assert c.params == ["/10.0.0.1", "2181"]
+
+
+_WORDS = st.sampled_from(
+    ["user", "alice", "bob", "42", "0x1f", "(uid=0)", "(unknown)", "/var/log/x", "10.0.0.1:22", "done",
+     "tty=ssh", "tty=pts", "jk2_init()", "core.12", "failed:", "GET", "/api/v1/x/9", "HTTP/1.1"]
+)  # fmt: skip
+
+
+@given(st.lists(st.lists(_WORDS, min_size=1, max_size=7), min_size=1, max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_every_message_fits_its_final_template(messages: list[list[str]]) -> None:
+    """Whatever the messages, each one's final template has its length, repeats its wording word for
+    word, and reads back one value per wildcard."""
+    miner = TemplateMiner()
+    texts = [" ".join(words) for words in messages]
+    templates = [miner.add(text, "s").template for text in texts]
+    for words, template in zip(messages, templates, strict=True):
+        assert len(template.tokens) == len(words)
+        for want, got in zip(template.tokens, words, strict=True):
+            if "<*>" not in want:
+                assert want == got
+        wildcards = sum(token.count("<*>") for token in template.tokens)
+        assert len(template.params_of(words)) == wildcards
