@@ -1,0 +1,156 @@
+"""Per-minute series and their robust baselines: the arithmetic under the volume and error detectors.
+
+`MinuteCounter` turns records that arrive slightly out of order into closed per-minute counts: a minute
+closes once the watermark (the newest stamp seen, minus the allowed lateness) has passed its end, so
+a record a few seconds late still lands in its own minute; one later than that is counted as late.
+
+`RobustBaseline` says how unusual a minute's value is against the recent minutes of its series: the
+centre is the median and the spread 1.4826 × the median absolute deviation (what σ is for normal data,
+but one earlier spike cannot inflate it). A minute found anomalous is kept out of the history, so an
+incident does not become the new normal. It stays silent during a warm-up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Hashable
+from dataclasses import dataclass
+from statistics import median
+
+MINUTE_NS = 60 * 10**9
+MAD_TO_SIGMA = 1.4826
+WARNING_SIGMAS = 2.0
+CRITICAL_SIGMAS = 3.0
+DEFAULT_WARMUP_MINUTES = 10
+DEFAULT_HISTORY_MINUTES = 120
+DEFAULT_LATENESS_NS = 30 * 10**9
+MAX_QUIET_MINUTES = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Deviation:
+    """How far one value lies from its baseline: `z` in σ (negative below), and the severity it
+    earns (`warning` from 2σ, `critical` from 3σ, either direction), or None."""
+
+    value: float
+    expected: float
+    sigma: float
+    z: float
+    severity: str | None
+
+
+def severity_of(z: float) -> str | None:
+    """`critical` at |z| ≥ 3, `warning` at |z| ≥ 2, else None."""
+    if abs(z) >= CRITICAL_SIGMAS:
+        return "critical"
+    if abs(z) >= WARNING_SIGMAS:
+        return "warning"
+    return None
+
+
+class RobustBaseline:
+    """The recent history of one per-minute series and how far a new value lies from it.
+
+    Args:
+        warmup: minutes to observe before scoring anything (default 10).
+        history: minutes kept (the memory bound).
+        counts: the series counts events: σ is at least √centre (Poisson noise), so that 2 errors
+            after a quiet hour of 0 are not a 2σ event.
+        min_sigma: σ is never below this (a flat series would make any change infinitely unusual).
+    """
+
+    __slots__ = ("_counts", "_history", "_min_sigma", "_warmup")
+
+    def __init__(
+        self,
+        warmup: int = DEFAULT_WARMUP_MINUTES,
+        history: int = DEFAULT_HISTORY_MINUTES,
+        counts: bool = True,
+        min_sigma: float = 1.0,
+    ) -> None:
+        self._warmup = warmup
+        self._history: deque[float] = deque(maxlen=history)
+        self._counts = counts
+        self._min_sigma = min_sigma
+
+    @property
+    def warmed_up(self) -> bool:
+        """True once `warmup` normal minutes are in the history."""
+        return len(self._history) >= self._warmup
+
+    def score(self, value: float) -> Deviation | None:
+        """How unusual `value` is now; None during the warm-up."""
+        if not self.warmed_up:
+            return None
+        values = list(self._history)
+        centre = median(values)
+        sigma = MAD_TO_SIGMA * median(abs(v - centre) for v in values)
+        if self._counts:
+            sigma = max(sigma, math.sqrt(max(centre, 0.0)))
+        sigma = max(sigma, self._min_sigma)
+        z = (value - centre) / sigma
+        return Deviation(value, centre, sigma, z, severity_of(z))
+
+    def observe(self, value: float) -> Deviation | None:
+        """Scores `value`, then adds it to the history unless it was anomalous."""
+        deviation = self.score(value)
+        if deviation is None or deviation.severity is None:
+            self._history.append(value)
+        return deviation
+
+
+class MinuteCounter:
+    """Counts per key and minute for records that may arrive out of order, closing minutes on a
+    watermark (the newest stamp seen minus `lateness_ns`).
+
+    Open minutes are those not yet passed by the watermark: with `close` called as records arrive,
+    at most lateness / 1 minute + 2 of them, whatever the input, so memory is bounded. A record for a minute already closed is counted in
+    `late` and otherwise dropped (its minute was reported).
+    """
+
+    __slots__ = ("_closed_before", "_lateness", "_newest", "_open", "late")
+
+    def __init__(self, lateness_ns: int = DEFAULT_LATENESS_NS) -> None:
+        self._lateness = lateness_ns
+        self._newest: int | None = None
+        self._closed_before: int | None = None  # minutes starting before this are closed
+        self._open: dict[int, dict[Hashable, int]] = {}
+        self.late = 0
+
+    def add(self, key: Hashable, ts_ns: int, count: int = 1) -> None:
+        """Counts `count` records of `key` stamped `ts_ns`."""
+        minute = ts_ns - ts_ns % MINUTE_NS
+        if self._closed_before is not None and minute < self._closed_before:
+            self.late += count
+            return
+        bucket = self._open.setdefault(minute, {})
+        bucket[key] = bucket.get(key, 0) + count
+        if self._newest is None or ts_ns > self._newest:
+            self._newest = ts_ns
+
+    def close(self, flush: bool = False) -> list[tuple[int, dict[Hashable, int]]]:
+        """The minutes the watermark has passed (all of them with `flush`), oldest first, each once.
+
+        Quiet minutes between two with records come out empty, so a series sees its silences; a gap
+        longer than `MAX_QUIET_MINUTES` (a clock jump, a stopped source) is skipped over.
+        """
+        if self._newest is None:
+            return []
+        if flush:
+            until = self._newest - self._newest % MINUTE_NS + MINUTE_NS
+        else:
+            watermark = self._newest - self._lateness
+            until = watermark - watermark % MINUTE_NS  # minutes starting before it have ended
+        closed: list[tuple[int, dict[Hashable, int]]] = []
+        minute = self._closed_before
+        for start in sorted(m for m in self._open if m < until):
+            if minute is not None and start - minute <= MAX_QUIET_MINUTES * MINUTE_NS:
+                closed.extend((quiet, {}) for quiet in range(minute, start, MINUTE_NS))
+            closed.append((start, self._open.pop(start)))
+            minute = start + MINUTE_NS
+        if minute is not None and until - minute <= MAX_QUIET_MINUTES * MINUTE_NS:
+            closed.extend((quiet, {}) for quiet in range(minute, until, MINUTE_NS))
+        if self._closed_before is None or until > self._closed_before:
+            self._closed_before = until  # everything before it is closed now, reported or skipped
+        return closed
