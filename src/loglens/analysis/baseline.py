@@ -105,8 +105,8 @@ class MinuteCounter:
     watermark (the newest stamp seen minus `lateness_ns`).
 
     Open minutes are those not yet passed by the watermark: with `close` called as records arrive,
-    at most lateness / 1 minute + 2 of them, whatever the input, so memory is bounded. A record for a minute already closed is counted in
-    `late` and otherwise dropped (its minute was reported).
+    at most lateness / 1 minute + 2 of them, whatever the input, so memory is bounded. A record for
+    a minute already closed is counted in `late` and otherwise dropped (its minute was reported).
     """
 
     __slots__ = ("_closed_before", "_lateness", "_newest", "_open", "late")
