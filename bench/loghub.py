@@ -15,16 +15,14 @@ import argparse
 import csv
 import json
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
+
+from scoring import METRICS, score
 
 from loglens.mine import messages_of, mine_messages, read_lines
 
 HERE = Path(__file__).resolve().parent
-METRICS = ("GA", "PA", "FGA", "FTA")
 
 
 def mine_dataset(structured: Path, mode: str) -> tuple[list[str], float]:
@@ -39,24 +37,6 @@ def mine_dataset(structured: Path, mode: str) -> tuple[list[str], float]:
     templates = mine_messages(contents)
     seconds = time.perf_counter() - started
     return [template.text for template in templates], seconds
-
-
-def score(structured: Path, predictions: list[str], scorer: Path) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", delete=False) as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["LineId", "EventTemplate"])
-        for i, template in enumerate(predictions, 1):
-            writer.writerow([i, template])
-        pred = fh.name
-    out = subprocess.run(
-        [sys.executable, str(scorer), "--truth", str(structured), "--pred", pred],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    Path(pred).unlink()
-    result = json.loads(out)
-    return {m: float(result[m]) for m in METRICS}
 
 
 def main() -> None:

@@ -19,7 +19,6 @@ import gc
 import json
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from datetime import UTC
 from pathlib import Path
 
 from corpus import LOG_FILES, ensure_corpus
+from scoring import score, write_templates
 
 from loglens.formats import registry
 from loglens.formats.base import SourceContext
@@ -124,20 +124,6 @@ def corpus_events(shared: Path, lines: int, out: Path) -> dict[str, tuple[list[s
     return events_of
 
 
-def score(truth: list[str], predictions: list[str], scorer: Path) -> dict[str, float]:
-    """GA, PA, FGA, FTA of `predictions` against `truth` by the shared scorer."""
-    with tempfile.TemporaryDirectory() as tmp:
-        truth_csv, pred_csv = Path(tmp) / "truth.csv", Path(tmp) / "pred.csv"
-        for path, rows in ((truth_csv, truth), (pred_csv, predictions)):
-            with path.open("w", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(["LineId", "EventTemplate"])
-                writer.writerows(enumerate(rows, 1))
-        cmd = [sys.executable, str(scorer), "--truth", str(truth_csv), "--pred", str(pred_csv)]
-        result = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
-    return {metric: float(result[metric]) for metric in ("GA", "PA", "FGA", "FTA")}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -157,7 +143,10 @@ def main() -> None:
     sample = [m for messages, _ in events.values() for m in messages[:share]]
     truth = [t for _, templates in events.values() for t in templates[:share]]
     scorer = args.shared / "bench" / "score_templates.py"
-    accuracy = {miner: score(truth, MINERS[miner](sample), scorer) for miner in MINERS}
+    with tempfile.TemporaryDirectory() as tmp:
+        truth_csv = Path(tmp) / "truth.csv"
+        write_templates(truth_csv, truth)
+        accuracy = {miner: score(truth_csv, MINERS[miner](sample), scorer) for miner in MINERS}
     for miner, figures in accuracy.items():
         print(f"accuracy on {len(sample):,} generated events ({share:,} of each file), {miner}: "
               + "  ".join(f"{k} {v:.3f}" for k, v in figures.items()), flush=True)  # fmt: skip

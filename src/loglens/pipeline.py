@@ -145,7 +145,7 @@ class StoreWriter:
         self._staged: list[Any] = []
         self._staged_rows = 0
         self._staged_marks: list[Mark] = []
-        self._staged_templates: dict[str, TemplateChange] = {}
+        self._staged_templates: list[TemplateChange] = []
         self._source: str | None = None  # the file being put (set by `begin`)
         # None is the stop signal.
         self._queue: queue.Queue[Item | None] = queue.Queue(maxsize=max_batches)
@@ -192,18 +192,17 @@ class StoreWriter:
             self._staged_marks.append(
                 (len(batch), checkpoint.path if checkpoint else self._source, checkpoint)
             )
-        for change in templates:
-            self._staged_templates[change.id] = change  # the newest text of a template wins
+        self._staged_templates.extend(templates)  # the store keeps the newest text of each
         if self._staged_rows >= self._stage_records:
             self.flush()
 
     def flush(self) -> None:
         """Queues what is staged now."""
         staged, marks = self._staged, self._staged_marks
-        templates = list(self._staged_templates.values())
+        templates = self._staged_templates
         if not staged and not marks and not templates:
             return
-        self._staged, self._staged_rows, self._staged_marks, self._staged_templates = [], 0, [], {}
+        self._staged, self._staged_rows, self._staged_marks, self._staged_templates = [], 0, [], []
         self._queue.put((self._store.combine(staged) if staged else None, marks, templates))
 
     def close(self) -> None:
@@ -222,6 +221,10 @@ class StoreWriter:
     def _relay(self, miner: MinerProcess, out: queue.Queue[Item | None]) -> None:
         """Labels queued batches through the mining process, in order, and passes them on."""
         mined: Item | None = None  # sent to the process; its answer is read when the next one comes
+
+        def answered(item: Item) -> Item:
+            return _with_templates(item, miner.result()) if item[0] is not None else item
+
         while True:
             item = self._queue.get()
             if item is None:
@@ -231,7 +234,7 @@ class StoreWriter:
             try:
                 # Read the previous answer before sending this batch: neither pipe can fill up.
                 if mined is not None:
-                    out.put(_with_templates(mined, miner.result() if mined[0] is not None else None))
+                    out.put(answered(mined))
                 if item[0] is not None:
                     miner.submit(item[0])
                 mined = item
@@ -239,7 +242,7 @@ class StoreWriter:
                 self._error = exc
         try:
             if self._error is None and mined is not None:
-                out.put(_with_templates(mined, miner.result() if mined[0] is not None else None))
+                out.put(answered(mined))
         except BaseException as exc:
             self._error = exc
         out.put(None)
@@ -313,11 +316,9 @@ class StoreWriter:
         self._moved.clear()
 
 
-def _with_templates(item: Item, result: tuple[Any, Any, list[TemplateChange]] | None) -> Item:
+def _with_templates(item: Item, result: tuple[Any, Any, list[TemplateChange]]) -> Item:
     """A queued item with the mining process' template ids, values and changes filled in."""
     batch, marks, templates = item
-    if result is None:
-        return item
     ids, params, changes = result
     batch = batch.set_column(batch.schema.get_field_index("template_id"), "template_id", ids)
     batch = batch.set_column(batch.schema.get_field_index("params"), "params", params)

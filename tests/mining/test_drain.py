@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from conftest import shared_dir
 from loglens.mining.drain import (
     MAX_TOKENS,
+    Template,
     TemplateChange,
     TemplateMiner,
-    extract_params,
     merge_words,
     tokenize,
 )
@@ -167,9 +167,9 @@ def test_params_of_a_token_with_several_wildcards() -> None:
     assert miner.add("GET /api/v1/cart/77/items/3 HTTP/1.1", "nginx").params == ["77", "3"]
 
 
-def test_extract_params_partial_wildcards() -> None:
+def test_params_of_partial_wildcards() -> None:
     """A wildcard inside a token yields only the variable part."""
-    assert extract_params(["(pid=<*>),", "x", "<*>"], ["(pid=42),", "x", "y"]) == ["42", "y"]
+    assert Template("t", "", ["(pid=<*>),", "x", "<*>"]).params_of(["(pid=42),", "x", "y"]) == ["42", "y"]
 
 
 class TestState:

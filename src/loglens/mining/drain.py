@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from loglens.mining.masking import MAX_TOKENS, WILDCARD, TokenMasker
+from loglens.mining.masking import CLOSERS, MAX_TOKENS, WILDCARD, TokenMasker
 
 STATE_VERSION = 1
 DEFAULT_MAX_TEMPLATES = 50_000
@@ -55,6 +55,7 @@ class Template:
     service: str
     tokens: list[str]
     count: int = 0
+    catch_all: bool = False
     slots: tuple[Slot, ...] = ()
     wording: tuple[tuple[int, str, bool], ...] = ()
 
@@ -179,7 +180,7 @@ def _has_wording(word: str) -> bool:
 
 
 _FRAME_OPENERS = "=:([{'\"/"
-_FRAME_CLOSERS = ")]}>'\",;:.!?"
+"""Where a shared frame may end before its wildcard: a key, an opening bracket or quote, a slash."""
 
 
 def _fits(want: str, got: str) -> bool:
@@ -218,15 +219,10 @@ def merge_words(want: str, got: str) -> str:
         head = ""
     rest_want, rest_got = want[len(head) :], got[len(head) :]
     tail = _shared_start(rest_want[::-1], rest_got[::-1])[::-1]
-    tail = tail[len(tail.rstrip(_FRAME_CLOSERS)) :]
+    tail = tail[len(tail.rstrip(CLOSERS)) :]
     if len(head) + len(tail) >= min(len(want), len(got)):
         return WILDCARD
     return f"{head}{WILDCARD}{tail}"
-
-
-def extract_params(template: list[str], tokens: list[str]) -> list[str]:
-    """The values behind each `<*>` of a template (as tokens) in one message's tokens."""
-    return Template("", "", template).params_of(tokens)
 
 
 class TemplateMiner:
@@ -265,11 +261,6 @@ class TemplateMiner:
     def add(self, message: str, service: str = "") -> Match:
         """Mines one message: its template (created or generalised as needed) and parameters."""
         return Match(*self._mine(message, service))
-
-    def add_batch(self, messages: list[str], service: str = "") -> list[Match]:
-        """Mines a batch of one service's messages, in order."""
-        add = self.add
-        return [add(message, service) for message in messages]
 
     def label(self, records: Iterable[MinedRecord]) -> None:
         """Mines each record's message and sets its `template_id` and `params` (the ingest hot path).
@@ -317,10 +308,7 @@ class TemplateMiner:
 
     def take_changes(self) -> list[TemplateChange]:
         """The templates made or generalised since the last call, as they stand now."""
-        catch_alls = {t.id for t in self._catch_alls.values()}
-        changes = [
-            TemplateChange(t.id, t.service, t.text, t.id in catch_alls) for t in self._changed.values()
-        ]
+        changes = [TemplateChange(t.id, t.service, t.text, t.catch_all) for t in self._changed.values()]
         self._changed.clear()
         return changes
 
@@ -368,6 +356,7 @@ class TemplateMiner:
         catch_alls = set(state.get("catch_all", []))
         for template in miner.templates.values():
             if template.id in catch_alls:
+                template.catch_all = True
                 miner._catch_alls[(template.service, len(template.tokens))] = template
                 continue
             key = (template.service, len(template.tokens), template.tokens[0] if template.tokens else "")
@@ -402,6 +391,7 @@ class TemplateMiner:
         template = self._catch_alls.get((service, length))
         if template is None:
             template = self._catch_alls[(service, length)] = self._new_template(service, [WILDCARD] * length)
+            template.catch_all = True
         return template
 
     def _new_template(self, service: str, tokens: list[str]) -> Template:

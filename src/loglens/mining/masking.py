@@ -11,6 +11,7 @@ a trailing `:`), a `key=` prefix, a function name (`chdir(<*>)`) and the word of
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from itertools import pairwise
 from typing import Final
 
@@ -22,7 +23,8 @@ at 200k."""
 
 # Framing punctuation kept around a masked core.
 _OPENERS = "([{<'\""
-_CLOSERS = "()]}>'\",;:.!?"  # `(` too: the tail of a call, `jk2_init()`
+CLOSERS: Final = "()]}>'\",;:.!?"
+"""Punctuation that closes a value and stays literal around it (`(` too: the tail of `jk2_init()`)."""
 _KEY_VALUE = re.compile(r"^([^\d=\s]*?[A-Za-z_][\w.\-]*[=:])(.+)$", re.DOTALL)
 _HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]{8,}$|^0x[0-9a-fA-F]+$")
 _EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
@@ -87,7 +89,7 @@ def mask_token(token: str) -> str:
     if not has_digit and _VALUE_SIGN(token) is None and (len(token) < 8 or _HEX_WORD(token) is None):
         return token
     opened = token.lstrip(_OPENERS)
-    core = opened.rstrip(_CLOSERS)
+    core = opened.rstrip(CLOSERS)
     head, tail = token[: len(token) - len(opened)], opened[len(core) :]
     if not core:
         return token
@@ -183,24 +185,21 @@ class TokenMasker:
         if len(tokens) == 3 and tokens[0] in HTTP_METHODS and tokens[2].startswith("HTTP/"):
             return tokens[0], self._target(tokens[1]), tokens[2]
         memo = self._memo
-        out = []
-        for token in tokens:
-            masked = memo.get(token)
-            if masked is None:
-                masked = mask_token(token)
-                if len(token) <= MAX_WORD_CHARS:  # the memo holds at most ~13 MB of keys
-                    if len(memo) >= _MEMO_LIMIT:
-                        memo.clear()
-                    memo[token] = masked
-            out.append(masked)
+        out = [memo.get(token) or _remember(memo, token, mask_token) for token in tokens]
         if len(out) == MAX_TOKENS and _SPACE(tokens[-1]) is not None:
             out[-1] = WILDCARD  # the rest of an over-long message: never wording to match
         return tuple(out)
 
     def _target(self, target: str) -> str:
-        masked = self._targets.get(target)
-        if masked is None:
-            if len(self._targets) >= _MEMO_LIMIT:
-                self._targets.clear()
-            masked = self._targets[target] = mask_request_target(target)
-        return masked
+        return self._targets.get(target) or _remember(self._targets, target, mask_request_target)
+
+
+def _remember(memo: dict[str, str], word: str, mask: Callable[[str], str]) -> str:
+    """`mask(word)`, kept in `memo` (cleared when full) unless the word is too long to be worth it:
+    each memo holds at most `_MEMO_LIMIT` keys of at most `MAX_WORD_CHARS` characters."""
+    masked = mask(word)
+    if len(word) <= MAX_WORD_CHARS:
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[word] = masked
+    return masked

@@ -35,16 +35,16 @@ _RESULT_SCHEMA = pa.schema([("template_id", pa.string()), ("params", pa.list_(pa
 
 def write_frame(stream: IO[bytes], meta: dict[str, Any], table: pa.Table | None = None) -> None:
     """Writes one frame: JSON `meta` and, optionally, an Arrow table."""
-    body = b""
+    body: pa.Buffer | None = None
     if table is not None:
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
-        body = sink.getvalue().to_pybytes()
+        body = sink.getvalue()  # written as it is: no copy into a bytes object
     head = orjson.dumps(meta)
-    stream.write(_HEADER.pack(_MAGIC, len(head), len(body)))
+    stream.write(_HEADER.pack(_MAGIC, len(head), body.size if body is not None else 0))
     stream.write(head)
-    if body:
+    if body is not None and body.size:
         stream.write(body)
     stream.flush()
 
