@@ -6,6 +6,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import pyarrow as pa
+
 from loglens.mining.drain import TemplateChange
 from loglens.record import Record
 from loglens.sources.file import Checkpoint
@@ -56,11 +58,13 @@ class Store(Protocol):
         """Appends `batch` and saves `checkpoint` in one transaction (acknowledged = on disk)."""
         ...
 
-    def prepare(self, batch: Sequence[Record]) -> Any:
-        """Converts records into the backend's bulk form; thread-safe (runs in the producer)."""
+    def prepare(self, batch: Sequence[Record]) -> pa.Table:
+        """Converts records into an Arrow table in the `records` layout without `id`; thread-safe
+        (runs in the producer). Every backend takes Arrow: the writer slices these tables and the
+        mining process fills in their `template_id` and `params` columns."""
         ...
 
-    def combine(self, prepared: Sequence[Any]) -> Any:
+    def combine(self, prepared: Sequence[pa.Table]) -> pa.Table:
         """Several prepared batches as one, in order (for one bigger insert)."""
         ...
 
