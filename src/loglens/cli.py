@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import orjson
@@ -32,8 +32,13 @@ from loglens.query.language import (
     level_clause,
     service_clause,
 )
-from loglens.query.timerange import parse_duration, time_clause
+from loglens.query.timerange import parse_duration, parse_time_bound, time_clause
 from loglens.store.duckdb import DuckDBStore
+
+if TYPE_CHECKING:
+    from loglens.analysis.detectors import Anomaly
+    from loglens.analysis.diff import Diff, TemplateDelta
+    from loglens.analysis.incidents import Incident
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -332,6 +337,435 @@ def patterns(
             f"{pattern.service[:12]:<12} {pattern.template}\n"
             f"{'':>18}first {first}  last {last}  e.g. {pattern.sample[:100]}\n"
         )
+
+
+# -- anomalies, incidents, explain, summary --------------------------------------------------------
+
+
+def _time_range(config: Config, since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    """`--since`/`--until` as ns bounds (None where not given)."""
+    tz = config.timezone
+    return (
+        parse_time_bound(since, tz=tz) if since else None,
+        parse_time_bound(until, tz=tz) if until else None,
+    )
+
+
+def _watch(
+    store_path: str | None, config_path: str | None, since: str | None, until: str | None
+) -> tuple[list[Anomaly], list[Incident], dict[str, str], DuckDBStore]:
+    """Replays the detectors over the stored range; the store is returned open (caller closes)."""
+    from loglens.analysis.watch import replay_range
+
+    config = load_config(config_path)
+    since_ns, until_ns = _time_range(config, since, until)
+    store = _open(store_path, config, read_only=True)
+    anomalies, incidents = replay_range(store, since_ns, until_ns)
+    templates = {t.id: t.text for t in store.templates()}
+    return anomalies, incidents, templates, store
+
+
+def _write_json(value: object) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+_SEVERITY_STYLE = {"critical": "!!", "warning": "! ", "info": "  "}
+
+
+@cli.command()
+@click.option("--since", metavar="TIME", help="From this time (15m, 2h, 2d, or a date/time).")
+@click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")
+@click.option("--service", "services", multiple=True, metavar="S", help="Only these services (repeatable).")
+@click.option(
+    "--min-severity",
+    type=click.Choice(["info", "warning", "critical"]),
+    default="warning",
+    show_default=True,
+    help="Leave out anomalies below this severity.",
+)
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of anomalies.")
+@_store_options
+def anomalies(
+    since: str | None,
+    until: str | None,
+    services: tuple[str, ...],
+    min_severity: str,
+    as_json: bool,
+    store_path: str | None,
+    config_path: str | None,
+) -> None:
+    """What the detectors found unusual, per service and minute (rules in docs/analysis.md)."""
+    from loglens.analysis.detectors import SEVERITY_RANK
+    from loglens.analysis.report import anomaly_json
+
+    found, _, templates, store = _watch(store_path, config_path, since, until)
+    store.close()
+    floor = SEVERITY_RANK[min_severity]
+    chosen = [
+        a for a in found if SEVERITY_RANK[a.severity] >= floor and (not services or a.service in services)
+    ]
+    if as_json:
+        _write_json([anomaly_json(a) | {"template": templates.get(a.template_id or "")} for a in chosen])
+        return
+    if not chosen:
+        sys.stdout.write("no anomalies\n")
+    for a in chosen:
+        template = templates.get(a.template_id or "")
+        sys.stdout.write(
+            f"{_SEVERITY_STYLE[a.severity]}{to_iso_ms(a.start_ns)}  {a.severity:<8} {a.service[:14]:<14} "
+            f"{a.kind:<16} {a.detail}{'  ' + template[:80] if template else ''}\n"
+        )
+
+
+@cli.command()
+@click.option("--since", metavar="TIME", help="From this time (15m, 2h, 2d, or a date/time).")
+@click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")
+@click.option("--service", "services", multiple=True, metavar="S", help="Only incidents involving these.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of incidents (schema in docs/cli.md).")
+@_store_options
+def incidents(
+    since: str | None,
+    until: str | None,
+    services: tuple[str, ...],
+    as_json: bool,
+    store_path: str | None,
+    config_path: str | None,
+) -> None:
+    """Anomalies grouped across services into incidents, with the ranked root cause."""
+    from loglens.analysis.report import incident_json
+
+    _, found, templates, store = _watch(store_path, config_path, since, until)
+    store.close()
+    chosen = [incident_json(i, templates) for i in found if not services or set(services) & set(i.services)]
+    if as_json:
+        _write_json(chosen)
+        return
+    if not chosen:
+        sys.stdout.write("no incidents\n")
+    for item in chosen:
+        cause = item["root_cause"]
+        sys.stdout.write(
+            f"{item['id']}  {item['severity']:<8} {item['start']} → {item['end']}  "
+            f"services {', '.join(item['services'])}\n"
+            f"    root cause: {cause['service']} (confidence {cause['confidence']:.2f})"
+            f"{'  ' + cause['template'][:90] if cause['template'] else ''}\n"
+        )
+
+
+@cli.command()
+@click.argument("incident_id")
+@click.option(
+    "--context",
+    "context_lines",
+    default=5,
+    show_default=True,
+    metavar="N",
+    help="Lines before and after each piece of evidence.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The incident, its evidence and context as JSON.")
+@_store_options
+def explain(
+    incident_id: str, context_lines: int, as_json: bool, store_path: str | None, config_path: str | None
+) -> None:
+    """One incident: timeline, root-cause candidates with their evidence, evidence lines and context."""
+    from loglens.analysis.explain import explain_incident, render_explanation
+    from loglens.analysis.watch import replay_range
+
+    config = load_config(config_path)
+    store = _open(store_path, config, read_only=True)
+    try:
+        _, found = replay_range(store, None, None)
+        match = [i for i in found if i.id == incident_id]
+        if not match:
+            known = ", ".join(i.id for i in found[-5:]) or "none"
+            raise LoglensError(
+                f"no incident {incident_id!r}; the latest are: {known} (see `loglens incidents`)"
+            )
+        templates = {t.id: t.text for t in store.templates()}
+        explanation = explain_incident(store, match[0], templates, context_lines)
+    finally:
+        store.close()
+    if as_json:
+        _write_json(explanation)
+        return
+    sys.stdout.write(render_explanation(explanation))
+
+
+@cli.command()
+@click.option("--service", "services", multiple=True, metavar="S", help="Only these services (repeatable).")
+@click.option("--since", metavar="TIME", help="From this time (15m, 2h, 2d, or a date/time).")
+@click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per service.")
+@_store_options
+def summary(
+    services: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+    store_path: str | None,
+    config_path: str | None,
+) -> None:
+    """Per service: lines, levels, top patterns, anomalies, last error, restarts and a health score."""
+    from loglens.analysis.patterns import RECENT_SHARE
+    from loglens.analysis.summary import summarise
+    from loglens.analysis.watch import replay_range
+
+    config = load_config(config_path)
+    since_ns, until_ns = _time_range(config, since, until)
+    where = _filters(config, services=services, since=since, until=until)
+    store = _open(store_path, config, read_only=True)
+    try:
+        levels, last_errors = store.service_overview(where.where, where.params)
+        stats = store.pattern_stats(where.where, where.params, RECENT_SHARE)
+        found, _ = replay_range(store, since_ns, until_ns)
+    finally:
+        store.close()
+    summaries = summarise(levels, stats, found, last_errors)
+    if as_json:
+        _write_json(
+            [
+                {
+                    "service": s.service,
+                    "total": s.total,
+                    "levels": s.levels,
+                    "error_templates": s.error_templates,
+                    "anomalies": s.anomalies,
+                    "restarts": s.restarts,
+                    "health": s.health,
+                    "last_error": {"ts": to_iso_ms(s.last_error[0]), "message": s.last_error[1]}
+                    if s.last_error
+                    else None,
+                    "top_patterns": [
+                        {"template_id": p.template_id, "template": p.template, "count": p.count}
+                        for p in s.top
+                    ],
+                }
+                for s in summaries
+            ]
+        )
+        return
+    if not summaries:
+        sys.stdout.write("no records in this range\n")
+    for s in summaries:
+        mix = ", ".join(
+            f"{level} {count:,}" for level, count in sorted(s.levels.items(), key=lambda kv: -kv[1])
+        )
+        sys.stdout.write(
+            f"{s.service:<16} health {s.health:>3}  {s.total:,} lines ({mix})\n"
+            f"{'':<16} {s.error_templates} error templates, {s.anomalies} anomalies, {s.restarts} restarts\n"
+        )
+        if s.last_error:
+            sys.stdout.write(f"{'':<16} last error {to_iso_ms(s.last_error[0])}  {s.last_error[1][:100]}\n")
+        for p in s.top:
+            sys.stdout.write(f"{'':<16} {p.count:>9,}  {(p.template or p.sample)[:90]}\n")
+
+
+# -- diff ------------------------------------------------------------------------------------------
+
+
+def _diff_side(
+    name: str, time_range: str | None, source: str | None, now_ns: int, config: Config
+) -> tuple[CompiledQuery, dict[str, object], str]:
+    """One side of `diff`: its filter, how `--json` describes it, and how an error names it."""
+    from loglens.analysis.diff import range_bounds, range_clause, source_clause
+
+    option = f"--{name.lower()}"
+    if source is not None:
+        described: dict[str, object] = {"range": None, "source": source, "since": None, "until": None}
+        return source_clause(source), described, f"{name} ({option}-source {source!r})"
+    assert time_range is not None  # the command requires a range or a source per side
+    start, end = range_bounds(time_range, now_ns, config.timezone)
+    described = {
+        "range": time_range,
+        "source": None,
+        "since": to_iso_ms(start) if start is not None else None,
+        "until": to_iso_ms(end) if end is not None else None,
+    }
+    return range_clause(time_range, now_ns, config.timezone), described, f"{name} ({option} {time_range!r})"
+
+
+def _diff_json(found: Diff, described: list[dict[str, object]], lists: dict[str, list[TemplateDelta]]) -> str:
+    """The one JSON object `diff --json` prints (keys in docs/cli.md)."""
+    return orjson.dumps(
+        {
+            "a": {**described[0], "records": found.records_a},
+            "b": {**described[1], "records": found.records_b},
+            **{
+                key: [
+                    {
+                        "template_id": d.template_id,
+                        "template": d.template,
+                        "service": d.service,
+                        "level": d.level,
+                        "a": d.a,
+                        "b": d.b,
+                        "share_a": round(d.share_a, 6),
+                        "share_b": round(d.share_b, 6),
+                        "ratio": None if d.ratio is None else round(d.ratio, 3),
+                        "z": round(d.z, 2),
+                    }
+                    for d in deltas
+                ]
+                for key, deltas in lists.items()
+            },
+            "levels": [
+                {
+                    "level": s.level,
+                    "a": s.a,
+                    "b": s.b,
+                    "share_a": round(s.share_a, 6),
+                    "share_b": round(s.share_b, 6),
+                    "change_pp": round(s.change_pp, 2),
+                }
+                for s in found.levels
+            ],
+        }
+    ).decode()
+
+
+def _diff_text(
+    found: Diff, described: list[dict[str, object]], lists: dict[str, list[TemplateDelta]]
+) -> Iterator[str]:
+    """The lines of `diff`'s text output: the two sides, the three template lists, the level mix."""
+    for name, side, records in zip("AB", described, (found.records_a, found.records_b), strict=True):
+        if side["source"] is not None:
+            what = f"source {side['source']}"
+        else:
+            what = f"{side['since'] or '(open)'} .. {side['until'] or '(open)'}"
+        yield f"{name}: {what}  ({records:,} records)"
+    titles = {"new": "New in B", "gone": "Gone from A", "changed": "Changed"}
+    totals = {"new": len(found.new), "gone": len(found.gone), "changed": len(found.changed)}
+    for key, deltas in lists.items():
+        shown = f", top {len(deltas)}" if len(deltas) < totals[key] else ""
+        yield ""
+        yield f"{titles[key]} ({totals[key]}{shown})"
+        if not deltas:
+            continue
+        change = f"{'B/A':>7} {'z':>6}  " if key == "changed" else ""
+        yield f"{'A':>9} {'B':>9}  {change}{'level':<8} {'service':<12} template"
+        for d in deltas:
+            change = f"{f'x{d.ratio:.2f}':>7} {d.z:>+6.1f}  " if key == "changed" and d.ratio else ""
+            yield f"{d.a:>9,} {d.b:>9,}  {change}{d.level:<8} {d.service[:12]:<12} {d.template}"
+    yield ""
+    yield "Level mix"
+    yield f"{'A':>9} {'B':>9}  {'level':<8} {'share A':>8} {'share B':>8} {'change':>9}"
+    for s in found.levels:
+        yield (
+            f"{s.a:>9,} {s.b:>9,}  {s.level:<8} {s.share_a * 100:7.1f}% {s.share_b * 100:7.1f}% "
+            f"{s.change_pp:+6.1f} pp"
+        )
+
+
+@cli.command()
+@click.option("--a", "a_range", metavar="START..END", help="Build A's time range: '1h..', '..30m', 'T1..T2'.")
+@click.option("--b", "b_range", metavar="START..END", help="Build B's time range (same forms).")
+@click.option("--a-source", metavar="PATH", help="Build A's source: the path as ingested, or a glob with *.")
+@click.option("--b-source", metavar="PATH", help="Build B's source (same forms).")
+@click.option(
+    "--service", "-s", "services", multiple=True, metavar="NAME", help="Only this service (repeatable)."
+)
+@click.option(
+    "--top", default=20, show_default=True, type=click.IntRange(min=0), metavar="N", help="How many per list."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: a, b, new, gone, changed, levels.")
+@_store_options
+def diff(
+    a_range: str | None,
+    b_range: str | None,
+    a_source: str | None,
+    b_source: str | None,
+    services: tuple[str, ...],
+    top: int,
+    as_json: bool,
+    store_path: str | None,
+    config_path: str | None,
+) -> None:
+    """Build A vs build B: templates new in B, gone from A, changed in frequency, and the level mix.
+
+    Give two time ranges (--a, --b: START..END, either end open, times as for --since) or two
+    ingested sources (--a-source, --b-source). Rules in docs/cli.md.
+    """
+    from loglens.analysis.diff import diff as compare
+
+    by_range = a_range is not None and b_range is not None
+    by_source = a_source is not None and b_source is not None
+    given = sum(v is not None for v in (a_range, b_range, a_source, b_source))
+    if by_range == by_source or given != 2:
+        raise click.UsageError(
+            "give two time ranges (--a START..END --b START..END) or two sources "
+            "(--a-source PATH --b-source PATH), not a mix"
+        )
+    config = load_config(config_path)
+    now_ns = time.time_ns()
+    sides = [
+        _diff_side("A", a_range, a_source, now_ns, config),
+        _diff_side("B", b_range, b_source, now_ns, config),
+    ]
+    only = _filters(config, services=services)
+    if by_source:
+        hint = (
+            "a source is matched as given to `loglens ingest` (the exact path, or a glob with *); "
+            'list them with `loglens sql "SELECT source, count(*) FROM records GROUP BY 1"`'
+        )
+    else:
+        hint = "times without a zone are local; see what a range holds with `loglens logs --since/--until`"
+    if services:
+        hint = f"check --service {', '.join(services)}; {hint}"
+    store = _open(store_path, config, read_only=True)
+    try:
+        counts = []
+        for clause, _, _ in sides:
+            where = and_all([clause, only])
+            counts.append(store.counts(where.where, where.params))
+    finally:
+        store.close()
+    found = compare(counts[0], counts[1], [label for _, _, label in sides], hint)
+    lists = {"new": found.new[:top], "gone": found.gone[:top], "changed": found.changed[:top]}
+    described = [side for _, side, _ in sides]
+    if as_json:
+        click.echo(_diff_json(found, described, lists))
+        return
+    sys.stdout.write("".join(line + "\n" for line in _diff_text(found, described, lists)))
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--since", metavar="TIME", help="1h, 15m, 2d, or '2026-02-12 10:00' (local time).")
+@click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per window and group.")
+@_store_options
+def metrics(
+    names: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+    store_path: str | None,
+    config_path: str | None,
+) -> None:
+    """The [[metrics]] of loglens.toml (all, or the NAMEs given) over the stored records.
+
+    Windows, percentiles and rates are defined in docs/cli.md.
+    """
+    from loglens.analysis.metrics import compute, format_series, select
+
+    config = load_config(config_path)
+    rules = select(config.metrics, names, config.source_file)
+    extra = _filters(config, since=since, until=until)
+    store = _open(store_path, config, read_only=True)
+    try:
+        series = [(rule, compute(store, rule, extra)) for rule in rules]
+    finally:
+        store.close()
+    out = sys.stdout
+    for i, (rule, points) in enumerate(series):
+        if as_json:
+            for point in points:
+                out.write(orjson.dumps(point.to_json()).decode() + "\n")
+            continue
+        out.write(("\n" if i else "") + format_series(rule, points))
 
 
 # -- sql -------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from loglens.analysis.metrics import MetricRule, parse_metrics
 from loglens.errors import ConfigError
 from loglens.formats.level import LevelRule, level_from_name
 from loglens.mining.drain import DEFAULT_MAX_TEMPLATES
@@ -57,6 +58,7 @@ class Config:
     sources: tuple[SourceRule, ...] = ()
     level_rules: tuple[LevelRule, ...] = field(default=())
     max_templates: int = DEFAULT_MAX_TEMPLATES
+    metrics: tuple[MetricRule, ...] = ()
 
     def rule_for(self, file_path: str, display: str) -> SourceRule | None:
         """The first `[[sources]]` entry matching a file, if any."""
@@ -167,6 +169,8 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
             raise ConfigError(f"{here}: invalid regex {entry['pattern']!r}: {exc}") from None
         level_rules.append(LevelRule(pattern, level))
 
+    metrics = parse_metrics(data.get("metrics", []), where)
+
     return Config(
         source_file=source_file,
         store_path=store_path,
@@ -177,6 +181,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         sources=tuple(rules),
         level_rules=tuple(level_rules),
         max_templates=max_templates,
+        metrics=metrics,
     )
 
 

@@ -38,6 +38,8 @@ class Deviation:
     sigma: float
     z: float
     severity: str | None
+    peak: float = 0.0
+    """The highest normal value in the history it was scored against."""
 
 
 def severity_of(z: float) -> str | None:
@@ -90,14 +92,18 @@ class RobustBaseline:
             sigma = max(sigma, math.sqrt(max(centre, 0.0)))
         sigma = max(sigma, self._min_sigma)
         z = (value - centre) / sigma
-        return Deviation(value, centre, sigma, z, severity_of(z))
+        return Deviation(value, centre, sigma, z, severity_of(z), max(values))
 
     def observe(self, value: float) -> Deviation | None:
         """Scores `value`, then adds it to the history unless it was anomalous."""
         deviation = self.score(value)
         if deviation is None or deviation.severity is None:
-            self._history.append(value)
+            self.learn(value)
         return deviation
+
+    def learn(self, value: float) -> None:
+        """Adds a normal value to the history (the oldest falls out past `history`)."""
+        self._history.append(value)
 
 
 class MinuteCounter:
@@ -154,3 +160,61 @@ class MinuteCounter:
         if self._closed_before is None or until > self._closed_before:
             self._closed_before = until  # everything before it is closed now, reported or skipped
         return closed
+
+
+HOUR_NS = 60 * MINUTE_NS
+DAY_NS = 24 * HOUR_NS
+SEASONAL_MIN_HISTORY_NS = DAY_NS
+DEFAULT_SEASONAL_DAYS = 7
+
+
+class SeasonalBaseline:
+    """A rolling baseline plus, once a day of data exists, the same hour of day on earlier days.
+
+    Daily rhythms (quiet nights, a morning ramp, a nightly batch) are normal: once the series holds at
+    least 24 hours, a minute is only as unusual as the *smaller* of its deviations from the recent
+    minutes and from the same hour on the earlier days (up to `days` of them), so an hour that is
+    always busy stops alarming once it has been seen. Memory: `history` + 24 × 60 × `days` values.
+    """
+
+    __slots__ = ("_counts", "_first_ns", "_hours", "_min_sigma", "_per_hour", "_recent")
+
+    def __init__(
+        self,
+        warmup: int = DEFAULT_WARMUP_MINUTES,
+        history: int = DEFAULT_HISTORY_MINUTES,
+        counts: bool = True,
+        min_sigma: float = 1.0,
+        days: int = DEFAULT_SEASONAL_DAYS,
+    ) -> None:
+        self._recent = RobustBaseline(warmup, history, counts, min_sigma)
+        self._counts = counts
+        self._min_sigma = min_sigma
+        self._per_hour = 60 * days
+        self._hours: dict[int, RobustBaseline] = {}
+        self._first_ns: int | None = None
+
+    @property
+    def warmed_up(self) -> bool:
+        """True once the rolling part has its warm-up."""
+        return self._recent.warmed_up
+
+    def observe(self, value: float, minute_ns: int) -> Deviation | None:
+        """Scores the value of the minute starting at `minute_ns`, then learns it unless anomalous."""
+        if self._first_ns is None:
+            self._first_ns = minute_ns
+        deviation = self._recent.score(value)
+        hour = (minute_ns % DAY_NS) // HOUR_NS
+        same_hour = self._hours.get(hour)
+        if same_hour is None:
+            same_hour = self._hours[hour] = RobustBaseline(
+                warmup=30, history=self._per_hour, counts=self._counts, min_sigma=self._min_sigma
+            )
+        if deviation is not None and minute_ns - self._first_ns >= SEASONAL_MIN_HISTORY_NS:
+            seasonal = same_hour.score(value)
+            if seasonal is not None and abs(seasonal.z) < abs(deviation.z):
+                deviation = seasonal
+        if deviation is None or deviation.severity is None:
+            self._recent.learn(value)
+            same_hour.learn(value)
+        return deviation

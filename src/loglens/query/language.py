@@ -30,12 +30,15 @@ __all__ = [
     "Regex",
     "Term",
     "and_all",
+    "canonical_field",
     "compile_node",
     "compile_query",
     "grep_clause",
     "level_clause",
+    "number_expr",
     "parse_query",
     "service_clause",
+    "value_expr",
 ]
 
 
@@ -436,7 +439,10 @@ def _flatten(kind: type[And] | type[Or], items: list[Node]) -> Node:
     return kind(tuple(flat))
 
 
-def _canonical_field(name: str) -> str:
+def canonical_field(name: str) -> str:
+    """The name a query means by `name`: a column (`msg` → `message`, `Level` → `level`) or, when it is
+    not one, the `fields` key exactly as written. Settings that name a field (metrics) read it the same
+    way as a query does."""
     lowered = name.lower()
     lowered = _FIELD_ALIASES.get(lowered, lowered)
     return lowered if lowered in _COLUMNS else name
@@ -447,8 +453,8 @@ def _field_node(token: _Token, text: str) -> Node:
     if name.lower() == "has":
         if token.value_kind != "bare" or not _FIELD_NAME.fullmatch(value):
             raise _fail(text, vpos, "expected a field name after 'has:', such as has:user or has:http.method")
-        return Exists(_canonical_field(value))
-    field = _canonical_field(name)
+        return Exists(canonical_field(value))
+    field = canonical_field(name)
     if token.value_kind == "regex":
         if field == "pid":
             raise _fail(text, vpos, "pid is a number: use pid:1234 or pid:>1000, not a regex")
@@ -626,7 +632,7 @@ def _compile(node: Node, params: list[object]) -> str:
         case Phrase(text):
             return _message_match(text, False, params)
         case Regex(pattern, field, ignore_case):
-            target = _value_expr(field, params)
+            target = value_expr(field, params)
             params.append(("(?i)" if ignore_case else "") + pattern)
             return f"regexp_matches({target}, ?)"
         case FieldMatch(field, value, wildcard):
@@ -634,7 +640,7 @@ def _compile(node: Node, params: list[object]) -> str:
         case Compare(field, op, value):
             return _compare_sql(field, op, value, params)
         case Exists(field):
-            return f"({_value_expr(field, params)} IS NOT NULL)"
+            return f"({value_expr(field, params)} IS NOT NULL)"
         case Not(inner):
             # IS NOT TRUE rather than NOT: a record missing the field (NULL) does not match `x`, so it
             # must match `-x`.
@@ -654,8 +660,10 @@ def _join(nodes: tuple[Node, ...], keyword: str, empty: str, params: list[object
     return "(" + f" {keyword} ".join(_compile(child, params) for child in nodes) + ")"
 
 
-def _value_expr(field: str, params: list[object]) -> str:
-    """SQL for the value of `field`: its column, or the text of its JSON value in `fields`."""
+def value_expr(field: str, params: list[object]) -> str:
+    """SQL for the value of `field` (a canonical name): its column, or the text of its JSON value in
+    `fields`, NULL where absent. JSON paths are appended to `params`, so a field name never becomes
+    SQL text; raises QueryError for a name the query language could not have parsed."""
     if field in _COLUMNS:
         return field
     if not _FIELD_NAME.fullmatch(field):
@@ -666,6 +674,17 @@ def _value_expr(field: str, params: list[object]) -> str:
     # `http.method` is the nested path first, then a flat key spelled with a dot, as loggers write both.
     params.append(_json_pointer([field]))
     return "COALESCE(json_extract_string(fields, ?), json_extract_string(fields, ?))"
+
+
+def number_expr(field: str, params: list[object]) -> str:
+    """SQL for `field` read as a DOUBLE, NULL where absent or not a number.
+
+    A JSON number 250 and a string "250" both read as 250.0 (loggers write both); numeric comparisons
+    and numeric metrics go through here so that they agree on what a field's number is.
+    """
+    if field in _COLUMNS and field != "pid":
+        raise QueryError(f"'{field}' is text, not a number: numbers come from pid and parsed fields")
+    return f"TRY_CAST({value_expr(field, params)} AS DOUBLE)"
 
 
 def _json_pointer(keys: list[str]) -> str:
@@ -704,14 +723,14 @@ def _field_match(field: str, value: str, wildcard: bool, params: list[object]) -
     if field == "level" and value.lower() in _LEVEL_ALIASES:
         # Parsed trees already hold labels; this serves trees built by hand with `warn` or `ERROR`.
         value = _LEVEL_ALIASES[value.lower()].label
-    target = _value_expr(field, params)
+    target = value_expr(field, params)
     if wildcard:
         return _like(target, "LIKE", value, False, params)
     params.append(value)
     if field in _COLUMNS or not _NUMBER.fullmatch(value):
         return f"({target} = ?)"
     # A JSON number 502 and a string "502" both read as '502', but 502.0 only matches numerically.
-    second = _value_expr(field, params)
+    second = value_expr(field, params)
     params.append(float(value))
     return f"({target} = ? OR TRY_CAST({second} AS DOUBLE) = ?)"
 
@@ -726,9 +745,9 @@ def _compare_sql(field: str, op: CompareOp, value: float, params: list[object]) 
         return f"(pid {sql_op} ?)"
     if field in _COLUMNS:
         raise QueryError(f"'{field}' is text: numeric comparisons work on pid, level and parsed fields")
-    target = _value_expr(field, params)
+    target = number_expr(field, params)
     params.append(value)
-    return f"(TRY_CAST({target} AS DOUBLE) {sql_op} ?)"
+    return f"({target} {sql_op} ?)"
 
 
 # -------------------------------------------------------------------------------------- CLI helpers

@@ -32,6 +32,44 @@ class StoredRecord:
     params: list[str] | None = None
 
 
+WINDOW_ORIGIN_NS = 946_857_600 * 10**9
+"""Monday 2000-01-03 00:00 UTC, where metric windows are counted from (DuckDB's `time_bucket` origin):
+minutes start on the minute, days at 00:00 UTC and weeks on a Monday."""
+
+SERIES_AGGREGATES = ("count", "sum", "avg", "min", "max", "quantile", "unique")
+"""What `Store.metric_series` can compute per window (see `SeriesQuery.aggregate`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesQuery:
+    """One metric's time series as SQL pieces with their `?` parameters (see `Store.metric_series`).
+
+    Windows are `window_ns` long and counted from `WINDOW_ORIGIN_NS`. Tumbling (`step_ns` None): a
+    window holds [start, start + window). Sliding: at every multiple t of `step_ns` a window holds
+    (t - window, t], its start is t - window, and the last t is the first at or after the newest
+    record. Records whose `value` is NULL (for numeric aggregates: not a finite number) are skipped;
+    windows holding no record have no row.
+
+    Attributes:
+        where, params: the records to count (a compiled query).
+        aggregate: one of `SERIES_AGGREGATES`; `quantile` interpolates linearly (quantile_cont)
+            at `quantile` (0..1); `unique` counts distinct values of `value`.
+        value, value_params: the SQL value aggregated (a DOUBLE for sum/avg/min/max/quantile).
+        group, group_params: SQL of the group a record belongs to (NULL: one series).
+    """
+
+    where: str
+    params: tuple[object, ...]
+    aggregate: str
+    window_ns: int
+    step_ns: int | None = None
+    value: str = "1"
+    value_params: tuple[object, ...] = ()
+    group: str = "NULL"
+    group_params: tuple[object, ...] = ()
+    quantile: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class PatternStats:
     """One template's figures over a query's records, as a store adds them up (see
@@ -49,6 +87,40 @@ class PatternStats:
     recent: int
     span_start: int
     span_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateCount:
+    """How many of a query's records one template has (see `Store.counts`). `template` is the stored
+    template text, or the oldest matching message when the `templates` table lacks the id; `level` is
+    the most severe level among those records."""
+
+    template_id: str
+    service: str
+    template: str
+    level: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class LevelCount:
+    """How many of a query's records carry one level; `severity` orders the levels."""
+
+    level: str
+    severity: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCounts:
+    """A query's records counted by template and by level, as `loglens diff` compares two of them.
+
+    `total` is every matching record; records without a template id count in `levels` only.
+    """
+
+    total: int
+    templates: tuple[TemplateCount, ...]
+    levels: tuple[LevelCount, ...]
 
 
 class Store(Protocol):
@@ -104,12 +176,20 @@ class Store(Protocol):
         """Per-template figures over the records matching a compiled query."""
         ...
 
+    def counts(self, where: str, params: Sequence[object]) -> RecordCounts:
+        """The records matching a compiled query counted per template and per level."""
+        ...
+
     def search(self, where: str, params: Sequence[object], limit: int | None) -> Iterator[StoredRecord]:
         """The newest `limit` (None: all) records matching a compiled query, returned oldest first."""
         ...
 
     def sql(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Runs one read-only SQL statement; raises ReadOnlyError for anything that would write."""
+        ...
+
+    def metric_series(self, query: SeriesQuery) -> list[tuple[int, str | None, float]]:
+        """(window start in ns, group, value) for each window and group holding a record, in order."""
         ...
 
     def close(self) -> None:

@@ -14,11 +14,21 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from loglens.errors import ReadOnlyError, StoreError
+from loglens.analysis.buckets import MIN_FIELD_VALUES, WATCHED_FIELD
+from loglens.errors import QueryError, ReadOnlyError, StoreError
 from loglens.mining.drain import TemplateChange
-from loglens.record import LABEL_OF, Record
+from loglens.query.language import number_expr
+from loglens.record import LABEL_OF, Level, Record
 from loglens.sources.file import Checkpoint
-from loglens.store.base import PatternStats, StoredRecord
+from loglens.store.base import (
+    WINDOW_ORIGIN_NS,
+    LevelCount,
+    PatternStats,
+    RecordCounts,
+    SeriesQuery,
+    StoredRecord,
+    TemplateCount,
+)
 from loglens.store.schema import CURRENT_VERSION, MIGRATIONS, RECORD_COLUMNS, SCHEMA_VERSION_KEY
 
 DEFAULT_MEMORY_LIMIT = "32MB"
@@ -49,6 +59,17 @@ _TEMPLATE_STATS = """
 """
 """Adds the records appended since the last commit to their templates' counts, times and level."""
 _FETCH_ROWS = 10_000
+_SERIES_SQL = {
+    "count": "count(*)",
+    "sum": "sum(v)",
+    "avg": "avg(v)",
+    "min": "min(v)",
+    "max": "max(v)",
+    "quantile": "quantile_cont(v, ?)",
+    "unique": "count(DISTINCT v)",
+}
+"""`SeriesQuery.aggregate` → its SQL over the value `v`; quantile_cont interpolates between values."""
+_NUMERIC_SERIES = frozenset({"sum", "avg", "min", "max", "quantile"})
 
 _ARROW_SCHEMA = pa.schema(
     [
@@ -446,6 +467,100 @@ class DuckDBStore:
         )
         return [PatternStats(*row) for row in rows]
 
+    def counts(self, where: str, params: Sequence[object]) -> RecordCounts:
+        """The records matching `where` counted per (template id, service), with each template's text
+        and most severe level, and per level; records without a template id count per level only."""
+        con = self._con.cursor()
+        templates = con.execute(
+            f"""
+            WITH hits AS (
+                SELECT template_id, service, level, severity, message, ts
+                FROM records WHERE ({where}) AND template_id IS NOT NULL
+            )
+            SELECT h.template_id, h.service,
+                   COALESCE(any_value(t.template), split_part(arg_min(h.message, h.ts), chr(10), 1)),
+                   arg_max(h.level, h.severity), count(*)
+            FROM hits AS h LEFT JOIN templates AS t ON t.id = h.template_id
+            GROUP BY h.template_id, h.service
+            """,
+            list(params),
+        ).fetchall()
+        levels = con.execute(
+            f"SELECT level, max(severity), count(*) FROM records WHERE ({where}) GROUP BY level",
+            list(params),
+        ).fetchall()
+        return RecordCounts(
+            total=sum(int(row[2]) for row in levels),
+            templates=tuple(TemplateCount(*row) for row in templates),
+            levels=tuple(LevelCount(*row) for row in levels),
+        )
+
+    def minute_stats(
+        self, where: str, params: Sequence[object], watched_fields: Sequence[str] | None
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The records matching `where` folded per service, minute, template and severity — what the
+        detectors read (`analysis.buckets.buckets_from_rows`) — and the p95 per service, minute and
+        watched numeric field (names in `watched_fields`; None: the field names in a sample of the
+        records that `analysis.buckets.WATCHED_FIELD` matches). Minutes are UTC, nanoseconds.
+        """
+        con = self._con.cursor()
+        templates = con.execute(
+            f"""
+            SELECT service, epoch_ns(time_bucket(INTERVAL 1 MINUTE, ts)) AS minute,
+                   COALESCE(template_id, ''), severity, count(*), epoch_ns(min(ts)), arg_min(id, ts)
+            FROM records WHERE ({where})
+            GROUP BY ALL ORDER BY minute, service
+            """,
+            list(params),
+        ).fetchall()
+        if watched_fields is None:
+            keys = con.execute(
+                f"""SELECT DISTINCT unnest(json_keys(fields)) FROM
+                    (SELECT fields FROM records WHERE ({where}) AND fields IS NOT NULL LIMIT 20000)""",
+                list(params),
+            ).fetchall()
+            watched_fields = sorted(str(k[0]) for k in keys if WATCHED_FIELD.search(str(k[0])))
+        fields: list[tuple[Any, ...]] = []
+        for name in watched_fields:
+            value_params: list[object] = []
+            try:
+                value = number_expr(name, value_params)
+            except QueryError:
+                continue  # a key no query could name is not watched
+            fields.extend(
+                con.execute(
+                    f"""
+                    SELECT service, epoch_ns(time_bucket(INTERVAL 1 MINUTE, ts)) AS minute, ?,
+                           quantile_cont(v, 0.95), count(v)
+                    FROM (SELECT service, ts, {value} AS v
+                          FROM records WHERE ({where}) AND fields IS NOT NULL)
+                    WHERE v IS NOT NULL AND isfinite(v)
+                    GROUP BY ALL HAVING count(v) >= ?
+                    """,
+                    [name, *value_params, *params, MIN_FIELD_VALUES],
+                ).fetchall()
+            )
+        return templates, fields
+
+    def service_overview(
+        self, where: str, params: Sequence[object]
+    ) -> tuple[list[tuple[str, str, int]], dict[str, tuple[int, str]]]:
+        """For the records matching `where`: (service, level, count) rows, and per service its last
+        record at error level or worse as (ts_ns, first line of the message)."""
+        con = self._con.cursor()
+        levels = con.execute(
+            f"SELECT service, level, count(*) FROM records WHERE ({where}) GROUP BY ALL ORDER BY ALL",
+            list(params),
+        ).fetchall()
+        errors = con.execute(
+            f"""SELECT service, epoch_ns(max(ts)), split_part(arg_max(message, ts), chr(10), 1)
+                FROM records WHERE ({where}) AND severity >= ? GROUP BY service""",
+            [*params, int(Level.ERROR)],
+        ).fetchall()
+        return [(str(r[0]), str(r[1]), int(r[2])) for r in levels], {
+            str(r[0]): (int(r[1]), str(r[2])) for r in errors
+        }
+
     def count(self) -> int:
         """How many records the store holds."""
         row = self._con.cursor().execute("SELECT count(*) FROM records").fetchone()
@@ -496,6 +611,55 @@ class DuckDBStore:
             return columns, result.fetchall()
         except duckdb.Error as exc:
             raise StoreError(f"SQL error: {exc}") from None
+
+    def metric_series(self, query: SeriesQuery) -> list[tuple[int, str | None, float]]:
+        """(window start in ns, group, value) per window and group, by `query`'s rules (`SeriesQuery`).
+
+        A sliding window is computed by placing each record in every step point whose window holds it
+        (window / step of them) and aggregating per point: exact for every aggregate, percentiles and
+        distinct counts included, which running sums over a frame could not give.
+        """
+        aggregate = _SERIES_SQL.get(query.aggregate)
+        if aggregate is None:
+            raise StoreError(f"unknown series aggregate {query.aggregate!r}")
+        # A field holding "NaN" or "inf" casts to a non-finite DOUBLE that would poison every window.
+        finite = " AND isfinite(v)" if query.aggregate in _NUMERIC_SERIES else ""
+        # Times are ns relative to the origin; `((x % n) + n) % n` is a floor modulo (DuckDB's `%`
+        # keeps the sign of x), so records before the origin fall in the right window too.
+        if query.step_ns is None:
+            placed = "SELECT t - ((t % k.w) + k.w) % k.w AS start, g, v FROM hits, k"
+        else:
+            placed = """
+                SELECT p - k.w AS start, g, v FROM (
+                    SELECT unnest(range(t + ((-t % k.s) + k.s) % k.s, t + k.w, k.s)) AS p, g, v
+                    FROM hits, k
+                ), k, (SELECT max(t) AS hi FROM hits) AS newest
+                WHERE p <= newest.hi + ((-newest.hi % k.s) + k.s) % k.s"""
+        statement = f"""
+            WITH k AS (SELECT CAST(? AS BIGINT) AS w, CAST(? AS BIGINT) AS s),
+            hits AS (
+                SELECT * FROM (
+                    SELECT epoch_ns(ts) - CAST(? AS BIGINT) AS t, {query.group} AS g, {query.value} AS v
+                    FROM records WHERE ({query.where})
+                ) WHERE v IS NOT NULL{finite}
+            ),
+            placed AS ({placed})
+            SELECT start + CAST(? AS BIGINT), g, {aggregate} FROM placed
+            GROUP BY start, g ORDER BY start, g NULLS FIRST
+        """
+        params: list[object] = [
+            query.window_ns,
+            query.step_ns or query.window_ns,
+            WINDOW_ORIGIN_NS,
+            *query.group_params,
+            *query.value_params,
+            *query.params,
+            WINDOW_ORIGIN_NS,
+        ]
+        if query.aggregate == "quantile":
+            params.append(query.quantile)
+        rows = self._con.cursor().execute(statement, params).fetchall()
+        return [(int(start), group, value) for start, group, value in rows]
 
     def close(self) -> None:
         """Closes the connection (DuckDB folds its WAL into the file); uncommitted appends are dropped."""

@@ -1,0 +1,83 @@
+"""`loglens summary`: per service, what happened in a time range, and a health score.
+
+Definitions (docs/cli.md repeats them):
+- **errors**: distinct templates at error level or worse with at least one record in the range;
+- **anomalies**: anomalies at warning or critical severity that began in the range (`loglens anomalies`);
+- **restarts**: records whose template says a process started, restarted or became ready (the
+  `RESTART` pattern below: "Started …", "Restarting …", "… ready.", "Server listening on …", "Booting");
+- **health** = 100 − errors × 5 − anomalies × 10 − restarts × 3, clamped to 0–100.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from loglens.analysis.detectors import Anomaly
+from loglens.store.base import PatternStats
+
+RESTART = re.compile(
+    r"(?i)^(started|starting|restarting|booting|server listening on)\b"
+    r"|\b(restart(ed|ing)? (worker|process|service|pool)|ready\.?$|started \S+ in \S+ seconds)"
+)
+"""Template text that marks a (re)start of a process."""
+
+ERROR_LEVELS = frozenset({"error", "critical", "fatal", "alert", "emergency"})
+
+
+@dataclass(slots=True)
+class ServiceSummary:
+    """One service's figures over a range."""
+
+    service: str
+    total: int = 0
+    levels: dict[str, int] = field(default_factory=dict)
+    error_templates: int = 0
+    anomalies: int = 0
+    restarts: int = 0
+    last_error: tuple[int, str] | None = None
+    top: list[PatternStats] = field(default_factory=list)
+
+    @property
+    def health(self) -> int:
+        """100 − errors×5 − anomalies×10 − restarts×3, clamped to 0–100 (module docstring)."""
+        return max(0, min(100, 100 - self.error_templates * 5 - self.anomalies * 10 - self.restarts * 3))
+
+
+def is_restart(template: str) -> bool:
+    """True when a template's text marks a process starting or restarting."""
+    return bool(RESTART.search(template.strip()))
+
+
+def summarise(
+    levels: Iterable[tuple[str, str, int]],
+    stats: Sequence[PatternStats],
+    anomalies: Iterable[Anomaly],
+    last_errors: dict[str, tuple[int, str]],
+    top: int = 3,
+) -> list[ServiceSummary]:
+    """Per-service summaries from (service, level, count) rows, per-template figures
+    (`Store.pattern_stats`), the range's anomalies and each service's last error line; busiest
+    service first."""
+    services: dict[str, ServiceSummary] = {}
+    for service, level, count in levels:
+        summary = services.setdefault(service, ServiceSummary(service))
+        summary.total += count
+        summary.levels[level] = summary.levels.get(level, 0) + count
+    for s in stats:
+        summary = services.setdefault(s.service, ServiceSummary(s.service))
+        if s.level in ERROR_LEVELS:
+            summary.error_templates += 1
+        if is_restart(s.template or s.sample):
+            summary.restarts += s.count
+    for anomaly in anomalies:
+        if anomaly.severity != "info" and anomaly.service in services:
+            services[anomaly.service].anomalies += 1
+    for service, last in last_errors.items():
+        if service in services:
+            services[service].last_error = last
+    for summary in services.values():
+        mine = [s for s in stats if s.service == summary.service]
+        summary.top = sorted(mine, key=lambda s: (-s.count, s.template_id))[:top]
+    return sorted(services.values(), key=lambda s: (-s.total, s.service))
