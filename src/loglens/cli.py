@@ -360,7 +360,7 @@ def _watch(
     config = load_config(config_path)
     since_ns, until_ns = _time_range(config, since, until)
     store = _open(store_path, config, read_only=True)
-    anomalies, incidents = replay_range(store, since_ns, until_ns)
+    anomalies, incidents = replay_range(store, since_ns, until_ns, config.analysis)
     templates = {t.id: t.text for t in store.templates()}
     return anomalies, incidents, templates, store
 
@@ -474,7 +474,7 @@ def explain(
     config = load_config(config_path)
     store = _open(store_path, config, read_only=True)
     try:
-        _, found = replay_range(store, None, None)
+        _, found = replay_range(store, None, None, config.analysis)
         match = [i for i in found if i.id == incident_id]
         if not match:
             known = ", ".join(i.id for i in found[-5:]) or "none"
@@ -517,7 +517,7 @@ def summary(
     try:
         levels, last_errors = store.service_overview(where.where, where.params)
         stats = store.pattern_stats(where.where, where.params, RECENT_SHARE)
-        found, _ = replay_range(store, since_ns, until_ns)
+        found, _ = replay_range(store, since_ns, until_ns, config.analysis)
     finally:
         store.close()
     summaries = summarise(levels, stats, found, last_errors)

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from loglens.analysis.metrics import MetricRule, parse_metrics
+from loglens.analysis.watch import WatchSettings, parse_analysis
 from loglens.errors import ConfigError
 from loglens.formats.level import LevelRule, level_from_name
 from loglens.mining.drain import DEFAULT_MAX_TEMPLATES
@@ -59,6 +60,7 @@ class Config:
     level_rules: tuple[LevelRule, ...] = field(default=())
     max_templates: int = DEFAULT_MAX_TEMPLATES
     metrics: tuple[MetricRule, ...] = ()
+    analysis: WatchSettings = field(default_factory=WatchSettings)
 
     def rule_for(self, file_path: str, display: str) -> SourceRule | None:
         """The first `[[sources]]` entry matching a file, if any."""
@@ -170,6 +172,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         level_rules.append(LevelRule(pattern, level))
 
     metrics = parse_metrics(data.get("metrics", []), where)
+    analysis = parse_analysis(_table(data, "analysis", where), where)
 
     return Config(
         source_file=source_file,
@@ -182,6 +185,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         level_rules=tuple(level_rules),
         max_templates=max_templates,
         metrics=metrics,
+        analysis=analysis,
     )
 
 

@@ -96,3 +96,21 @@ class TestMinuteCounter:
         assert most_open <= 3
         total = sum(sum(c.values()) for _, c in counter.close(flush=True))
         assert total > 0
+
+
+class TestSeasonalBaseline:
+    def test_daily_busy_hour_stops_alarming_after_a_day(self) -> None:
+        """An hour that is busy every day is a spike on day one and normal on day two."""
+        from loglens.analysis.baseline import HOUR_NS, MINUTE_NS, SeasonalBaseline
+
+        baseline = SeasonalBaseline()
+        verdicts: dict[int, list[str | None]] = {0: [], 1: []}
+        for minute in range(2 * 24 * 60):
+            ts = minute * MINUTE_NS
+            busy = 9 * HOUR_NS <= ts % (24 * HOUR_NS) < 10 * HOUR_NS
+            value = 400.0 + (minute % 7) * 3 if busy else 100.0 + (minute % 5) * 2
+            deviation = baseline.observe(value, ts)
+            if busy and deviation is not None:
+                verdicts[minute // (24 * 60)].append(deviation.severity)
+        assert verdicts[0].count("critical") > 30
+        assert verdicts[1].count("critical") < 5

@@ -89,3 +89,23 @@ class TestBuckets:
             builder.close()
             peak = max(peak, len(builder._open))
         assert peak <= 2 * 3
+
+
+class TestSettings:
+    def test_analysis_table(self) -> None:
+        """`[analysis]` sets lateness, warm-up and watched fields; a bad key is named."""
+        import pytest
+
+        from loglens.config import parse_config
+        from loglens.errors import ConfigError
+
+        config = parse_config(
+            {"analysis": {"lateness": "2m", "warmup_minutes": 20, "watched_fields": ["rt"]}}
+        )
+        assert config.analysis.detectors.lateness_ns == 120 * 10**9
+        assert config.analysis.detectors.warmup_minutes == 20
+        assert config.analysis.watched_fields == ("rt",)
+        with pytest.raises(ConfigError, match="latenes"):
+            parse_config({"analysis": {"latenes": "2m"}})
+        with pytest.raises(ConfigError, match="warmup_minutes"):
+            parse_config({"analysis": {"warmup_minutes": 0}})

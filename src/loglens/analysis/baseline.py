@@ -174,7 +174,9 @@ class SeasonalBaseline:
     Daily rhythms (quiet nights, a morning ramp, a nightly batch) are normal: once the series holds at
     least 24 hours, a minute is only as unusual as the *smaller* of its deviations from the recent
     minutes and from the same hour on the earlier days (up to `days` of them), so an hour that is
-    always busy stops alarming once it has been seen. Memory: `history` + 24 × 60 × `days` values.
+    always busy stops alarming once it has been seen (the same-hour part learns what is normal for
+    that hour, even when the rolling part found it unusual). Memory: `history` + 24 × 60 × `days`
+    values.
     """
 
     __slots__ = ("_counts", "_first_ns", "_hours", "_min_sigma", "_per_hour", "_recent")
@@ -210,11 +212,12 @@ class SeasonalBaseline:
             same_hour = self._hours[hour] = RobustBaseline(
                 warmup=30, history=self._per_hour, counts=self._counts, min_sigma=self._min_sigma
             )
-        if deviation is not None and minute_ns - self._first_ns >= SEASONAL_MIN_HISTORY_NS:
-            seasonal = same_hour.score(value)
-            if seasonal is not None and abs(seasonal.z) < abs(deviation.z):
-                deviation = seasonal
+        seasonal = same_hour.score(value)
+        day_seen = minute_ns - self._first_ns >= SEASONAL_MIN_HISTORY_NS
+        if deviation is not None and seasonal is not None and day_seen and abs(seasonal.z) < abs(deviation.z):
+            deviation = seasonal
         if deviation is None or deviation.severity is None:
             self._recent.learn(value)
-            same_hour.learn(value)
+        if seasonal is None or seasonal.severity is None:
+            same_hour.learn(value)  # judged against its own hour only: a daily rhythm is learnt
         return deviation

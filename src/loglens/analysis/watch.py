@@ -21,6 +21,7 @@ from loglens.analysis.baseline import MAX_QUIET_MINUTES, MINUTE_NS
 from loglens.analysis.buckets import BucketBuilder, MinuteBucket, buckets_from_rows, by_minute
 from loglens.analysis.detectors import Anomaly, DetectorSettings, ServiceWatch
 from loglens.analysis.incidents import CorrelationSettings, Correlator, Incident
+from loglens.errors import LoglensError
 from loglens.record import Record
 
 
@@ -31,6 +32,41 @@ class WatchSettings:
     detectors: DetectorSettings = field(default_factory=DetectorSettings)
     correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
     watched_fields: tuple[str, ...] | None = None
+
+
+ANALYSIS_KEYS = ("lateness", "warmup_minutes", "history_minutes", "watched_fields")
+
+
+def parse_analysis(table: dict[str, object], where: str) -> WatchSettings:
+    """`[analysis]` of loglens.toml → settings: `lateness` (a duration, default 30s),
+    `warmup_minutes` (default 10), `history_minutes` (default 120) and `watched_fields` (numeric fields
+    whose p95 drift is watched; default: names that say they are times, see `WATCHED_FIELD`)."""
+    from loglens.errors import ConfigError
+    from loglens.query.timerange import parse_duration
+
+    unknown = sorted(set(table) - set(ANALYSIS_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: [analysis] has unknown keys {unknown}; known: {', '.join(ANALYSIS_KEYS)}"
+        )
+    defaults = DetectorSettings()
+    try:
+        lateness_ns = parse_duration(str(table["lateness"])) if "lateness" in table else defaults.lateness_ns
+    except LoglensError as exc:
+        raise ConfigError(f"{where}: [analysis] lateness: {exc}") from None
+    numbers = {}
+    for key in ("warmup_minutes", "history_minutes"):
+        value = table.get(key, getattr(defaults, key))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{where}: [analysis] {key} must be a whole number of minutes ≥ 1")
+        numbers[key] = value
+    fields = table.get("watched_fields")
+    if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
+        raise ConfigError(f"{where}: [analysis] watched_fields must be a list of field names")
+    return WatchSettings(
+        detectors=DetectorSettings(lateness_ns=lateness_ns, **numbers),
+        watched_fields=tuple(fields) if fields is not None else None,
+    )
 
 
 class Watcher:
