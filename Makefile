@@ -35,6 +35,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python bench/ingest.py --shared $(SHARED)
 	$(BIN)/python bench/loghub.py $(SHARED)/data/loghub-2k
 	$(BIN)/python bench/mining.py --shared $(SHARED)  # ~20 min: Drain3 is the slow part
+	$(BIN)/python bench/detect.py --shared $(SHARED)  # ~2 min: 3 seeds × 6 h
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests bench
