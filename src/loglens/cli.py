@@ -51,6 +51,15 @@ def _store_options(func: F) -> F:
     return func
 
 
+def _range_options(func: F) -> F:
+    """`--since` and `--until`, the same on every command that reads a time range."""
+    func = click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")(func)
+    func = click.option(
+        "--since", metavar="TIME", help="From this time: 15m, 2h, 2d, or '2026-02-12 10:00' (local time)."
+    )(func)
+    return func
+
+
 def _open(store_path: str | None, config: Config, read_only: bool) -> DuckDBStore:
     path = resolve_store_path(store_path, config)
     return DuckDBStore(
@@ -216,8 +225,7 @@ def _lines_option(value: str) -> int | None:
 @click.argument("query", nargs=-1, type=click.UNPROCESSED)
 @click.option("--grep", "grep", metavar="REGEX", help="Only messages matching this regular expression.")
 @click.option("--level", "level", metavar="LEVELS", help="error,warning  or  '>=warning'.")
-@click.option("--since", metavar="TIME", help="1h, 15m, 2d, or '2026-02-12 10:00' (local time).")
-@click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")
+@_range_options
 @click.option(
     "--lines", "-n", "lines", default="100", show_default=True, metavar="N|all", help="Print the last N."
 )
@@ -281,8 +289,7 @@ def logs(
 @click.option(
     "--service", "-s", "services", multiple=True, metavar="NAME", help="Only this service (repeatable)."
 )
-@click.option("--since", metavar="TIME", help="1h, 15m, 2d, or '2026-02-12 10:00' (local time).")
-@click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")
+@_range_options
 @click.option("--top", default=20, show_default=True, metavar="N", help="How many patterns to show.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per pattern.")
 @_store_options
@@ -373,8 +380,7 @@ _SEVERITY_STYLE = {"critical": "!!", "warning": "! ", "info": "  "}
 
 
 @cli.command()
-@click.option("--since", metavar="TIME", help="From this time (15m, 2h, 2d, or a date/time).")
-@click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")
+@_range_options
 @click.option("--service", "services", multiple=True, metavar="S", help="Only these services (repeatable).")
 @click.option(
     "--min-severity",
@@ -418,8 +424,7 @@ def anomalies(
 
 
 @cli.command()
-@click.option("--since", metavar="TIME", help="From this time (15m, 2h, 2d, or a date/time).")
-@click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")
+@_range_options
 @click.option("--service", "services", multiple=True, metavar="S", help="Only incidents involving these.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of incidents (schema in docs/cli.md).")
 @_store_options
@@ -493,8 +498,7 @@ def explain(
 
 @cli.command()
 @click.option("--service", "services", multiple=True, metavar="S", help="Only these services (repeatable).")
-@click.option("--since", metavar="TIME", help="From this time (15m, 2h, 2d, or a date/time).")
-@click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")
+@_range_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per service.")
 @_store_options
 def summary(
@@ -733,8 +737,7 @@ def diff(
 
 @cli.command()
 @click.argument("names", nargs=-1, metavar="[NAME]...")
-@click.option("--since", metavar="TIME", help="1h, 15m, 2d, or '2026-02-12 10:00' (local time).")
-@click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")
+@_range_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per window and group.")
 @_store_options
 def metrics(
