@@ -36,9 +36,8 @@ from loglens.query.timerange import parse_duration, parse_time_bound, time_claus
 from loglens.store.duckdb import DuckDBStore
 
 if TYPE_CHECKING:
-    from loglens.analysis.detectors import Anomaly
     from loglens.analysis.diff import Diff, TemplateDelta
-    from loglens.analysis.incidents import Incident
+    from loglens.analysis.watch import Replay
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -358,18 +357,16 @@ def _time_range(config: Config, since: str | None, until: str | None) -> tuple[i
     )
 
 
-def _watch(
-    store_path: str | None, config_path: str | None, since: str | None, until: str | None
-) -> tuple[list[Anomaly], list[Incident], dict[str, str], DuckDBStore]:
-    """Replays the detectors over the stored range; the store is returned open (caller closes)."""
-    from loglens.analysis.watch import replay_range
+def _replay(store: DuckDBStore, config: Config, since: str | None, until: str | None) -> Replay:
+    """The detectors run over the stored range (see `analysis.watch.replay`)."""
+    from loglens.analysis.watch import replay
 
-    config = load_config(config_path)
     since_ns, until_ns = _time_range(config, since, until)
-    store = _open(store_path, config, read_only=True)
-    anomalies, incidents = replay_range(store, since_ns, until_ns, config.analysis)
-    templates = {t.id: t.text for t in store.templates()}
-    return anomalies, incidents, templates, store
+    return replay(store, since_ns, until_ns, config.analysis)
+
+
+def _template_texts(store: DuckDBStore) -> dict[str, str]:
+    return {t.id: t.text for t in store.templates()}
 
 
 def _write_json(value: object) -> None:
@@ -404,8 +401,12 @@ def anomalies(
     from loglens.analysis.detectors import SEVERITY_RANK
     from loglens.analysis.report import anomaly_json
 
-    found, _, templates, store = _watch(store_path, config_path, since, until)
-    store.close()
+    config = load_config(config_path)
+    store = _open(store_path, config, read_only=True)
+    try:
+        found, templates = _replay(store, config, since, until).anomalies, _template_texts(store)
+    finally:
+        store.close()
     floor = SEVERITY_RANK[min_severity]
     chosen = [
         a for a in found if SEVERITY_RANK[a.severity] >= floor and (not services or a.service in services)
@@ -439,8 +440,12 @@ def incidents(
     """Anomalies grouped across services into incidents, with the ranked root cause."""
     from loglens.analysis.report import incident_json
 
-    _, found, templates, store = _watch(store_path, config_path, since, until)
-    store.close()
+    config = load_config(config_path)
+    store = _open(store_path, config, read_only=True)
+    try:
+        found, templates = _replay(store, config, since, until).incidents, _template_texts(store)
+    finally:
+        store.close()
     chosen = [incident_json(i, templates) for i in found if not services or set(services) & set(i.services)]
     if as_json:
         _write_json(chosen)
@@ -465,7 +470,7 @@ def incidents(
     default=5,
     show_default=True,
     metavar="N",
-    help="Lines before and after each piece of evidence.",
+    help="Lines of the same service before and after the root cause's first sign.",
 )
 @click.option("--json", "as_json", is_flag=True, help="The incident, its evidence and context as JSON.")
 @_store_options
@@ -474,20 +479,18 @@ def explain(
 ) -> None:
     """One incident: timeline, root-cause candidates with their evidence, evidence lines and context."""
     from loglens.analysis.explain import explain_incident, render_explanation
-    from loglens.analysis.watch import replay_range
 
     config = load_config(config_path)
     store = _open(store_path, config, read_only=True)
     try:
-        _, found = replay_range(store, None, None, config.analysis)
+        found = _replay(store, config, None, None).incidents
         match = [i for i in found if i.id == incident_id]
         if not match:
             known = ", ".join(i.id for i in found[-5:]) or "none"
             raise LoglensError(
                 f"no incident {incident_id!r}; the latest are: {known} (see `loglens incidents`)"
             )
-        templates = {t.id: t.text for t in store.templates()}
-        explanation = explain_incident(store, match[0], templates, context_lines)
+        explanation = explain_incident(store, match[0], _template_texts(store), context_lines)
     finally:
         store.close()
     if as_json:
@@ -510,21 +513,18 @@ def summary(
     config_path: str | None,
 ) -> None:
     """Per service: lines, levels, top patterns, anomalies, last error, restarts and a health score."""
-    from loglens.analysis.patterns import RECENT_SHARE
     from loglens.analysis.summary import summarise
-    from loglens.analysis.watch import replay_range
 
     config = load_config(config_path)
-    since_ns, until_ns = _time_range(config, since, until)
     where = _filters(config, services=services, since=since, until=until)
     store = _open(store_path, config, read_only=True)
     try:
-        levels, last_errors = store.service_overview(where.where, where.params)
-        stats = store.pattern_stats(where.where, where.params, RECENT_SHARE)
-        found, _ = replay_range(store, since_ns, until_ns, config.analysis)
+        counts = store.counts(where.where, where.params)
+        last_errors = store.last_errors(where.where, where.params)
+        found = _replay(store, config, since, until).anomalies
     finally:
         store.close()
-    summaries = summarise(levels, stats, found, last_errors)
+    summaries = summarise(counts, found, last_errors)
     if as_json:
         _write_json(
             [
@@ -561,7 +561,7 @@ def summary(
         if s.last_error:
             sys.stdout.write(f"{'':<16} last error {to_iso_ms(s.last_error[0])}  {s.last_error[1][:100]}\n")
         for p in s.top:
-            sys.stdout.write(f"{'':<16} {p.count:>9,}  {(p.template or p.sample)[:90]}\n")
+            sys.stdout.write(f"{'':<16} {p.count:>9,}  {p.template[:90]}\n")
 
 
 # -- diff ------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loglens.analysis.baseline import MINUTE_NS, MinuteCounter, RobustBaseline, severity_of
+from loglens.analysis.baseline import RobustBaseline, severity_of
 
 S = 10**9
 T0 = 1_763_683_200 * S  # a minute boundary
@@ -61,41 +61,6 @@ def test_severity_thresholds() -> None:
     assert [severity_of(z) for z in (0.0, 1.99, 2.0, -2.5, 3.0, -7.0)] == [
         None, None, "warning", "warning", "critical", "critical"
     ]  # fmt: skip
-
-
-class TestMinuteCounter:
-    def test_late_records_land_in_their_minute(self) -> None:
-        """A record 20 s late (within 30 s lateness) is counted in its own minute."""
-        counter = MinuteCounter(lateness_ns=30 * S)
-        counter.add("api", T0 + 10 * S)
-        counter.add("api", T0 + 65 * S)
-        counter.add("api", T0 + 50 * S)  # out of order, still in minute 0
-        assert counter.close() == []  # watermark T0+35s: minute 0 has not ended for it
-        counter.add("api", T0 + 95 * S)  # watermark T0+65s: minute 0 closes
-        assert counter.close() == [(T0, {"api": 2})]
-        counter.add("api", T0 + 5 * S)  # too late now
-        assert counter.late == 1
-        assert counter.close(flush=True) == [(T0 + MINUTE_NS, {"api": 2})]
-
-    def test_quiet_minutes_come_out_empty(self) -> None:
-        """Minutes without records between two with records are reported, empty."""
-        counter = MinuteCounter(lateness_ns=0)
-        counter.add("db", T0)
-        counter.add("db", T0 + 3 * MINUTE_NS)
-        closed = counter.close()
-        assert closed == [(T0, {"db": 1}), (T0 + MINUTE_NS, {}), (T0 + 2 * MINUTE_NS, {})]
-
-    def test_open_minutes_are_bounded(self) -> None:
-        """However long the stream, only the minutes within the lateness stay open."""
-        counter = MinuteCounter(lateness_ns=90 * S)
-        most_open = 0
-        for second in range(0, 6 * 3600, 7):
-            counter.add(second % 5, T0 + second * S)
-            counter.close()
-            most_open = max(most_open, len(counter._open))
-        assert most_open <= 3
-        total = sum(sum(c.values()) for _, c in counter.close(flush=True))
-        assert total > 0
 
 
 class TestSeasonalBaseline:

@@ -118,3 +118,32 @@ def test_restart_rule() -> None:
 def test_paths_are_real(store: str) -> None:
     """The fixture's store is a real DuckDB file on disk."""
     assert Path(store).stat().st_size > 0
+
+
+def test_context_keeps_lines_of_the_same_second(tmp_path: Path) -> None:
+    """Context around a line includes its neighbours stamped in the same second (syslog has no
+    sub-second stamps), in file order."""
+    from loglens.analysis.detectors import Anomaly
+    from loglens.analysis.explain import explain_incident
+    from loglens.analysis.incidents import Incident
+    from loglens.record import Level, Record
+    from loglens.store.duckdb import DuckDBStore
+
+    t = scenario.START_NS
+    store = DuckDBStore(tmp_path / "c.duckdb")
+    store.write(
+        [
+            Record(ts=t, observed_ts=t, service="sshd", source="a", message=f"line {i}", raw=f"line {i}")
+            for i in range(7)
+        ]
+    )
+    (anchor_record,) = store.search("message = ?", ["line 3"], 1)
+    anchor_id = anchor_record.id
+    anomaly = Anomaly(
+        "new_template", "sshd", t, t + 60 * 10**9, t, "critical", 9.0, "", "x", Level.ERROR, anchor_id, t
+    )
+    found = explain_incident(store, Incident(t, [anomaly]), {}, context=2)
+    store.close()
+    assert [r["message"] for r in found["context"]["before"]] == ["line 1", "line 2"]
+    assert found["context"]["anchor"]["message"] == "line 3"
+    assert [r["message"] for r in found["context"]["after"]] == ["line 4", "line 5"]

@@ -101,15 +101,16 @@ class TestNovelty:
         assert [(a.template_id, a.severity) for a in found] == [("new", "info")]
 
     def test_new_error_template_after_quiet_history(self) -> None:
-        """A new error shape where no new shape has appeared for long is at least a warning,
-        detected at its own line."""
+        """A new error shape where no new shape has appeared for long is at least a warning; it
+        starts at its own line and is known when its minute closes."""
         watch = ServiceWatch("svc")
         series = [steady(m) for m in range(60)] + [
             bucket(60, {"a": (80, Level.INFO), "new": (1, Level.ERROR)})
         ]
         found = [a for a in run(watch, series) if a.kind == "new_template"]
         assert found[0].severity in ("warning", "critical")
-        assert found[0].detected_ns == found[0].start_ns == series[-1].templates["new"].first_ts
+        assert found[0].start_ns == series[-1].templates["new"].first_ts
+        assert found[0].detected_ns == series[-1].start_ns + MINUTE_NS
 
     def test_several_new_error_shapes_are_critical(self) -> None:
         """Three new error shapes in one minute are critical."""

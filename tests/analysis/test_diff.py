@@ -156,9 +156,9 @@ class TestStoreCounts:
         assert counts.total == 6
         assert counts.templates == (TemplateCount("api-1", "api", "tick <*>", "error", 5),)
         assert sorted(counts.levels, key=lambda c: c.level) == [
-            LevelCount("error", int(Level.ERROR), 1),
-            LevelCount("info", int(Level.INFO), 4),
-            LevelCount("warning", int(Level.WARNING), 1),
+            LevelCount("error", int(Level.ERROR), 1, "api"),
+            LevelCount("info", int(Level.INFO), 4, "api"),
+            LevelCount("warning", int(Level.WARNING), 1, "api"),
         ]
         assert store.counts("ts >= make_timestamp_ns(?)", [T10 + 9 * S]).total == 2
         store.close()
@@ -245,6 +245,13 @@ class TestLevelMix:
         assert mix[1].change_pp == pytest.approx((30 / 138 - 3 / 109) * 100)
         assert mix[2].share_a == pytest.approx(106 / 109) and mix[2].change_pp < -24
         assert sum(s.change_pp for s in mix) == pytest.approx(0.0, abs=1e-9)
+
+    def test_services_add_up(self) -> None:
+        """Counts of one level from several services are one level of the mix."""
+        a = [LevelCount("info", 9, 60, "api"), LevelCount("info", 9, 40, "db")]
+        b = [LevelCount("info", 9, 50, "api"), LevelCount("error", 17, 50, "db")]
+        mix = level_mix(a, b)
+        assert [(s.level, s.a, s.b) for s in mix] == [("error", 0, 50), ("info", 100, 50)]
 
 
 class TestDiff:

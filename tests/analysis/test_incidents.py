@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from loglens.analysis.detectors import Anomaly
-from loglens.analysis.incidents import Correlator, confidence, rank_causes
+from loglens.analysis.incidents import Correlator, Incident, confidence, rank_causes
+from loglens.record import Level
 
 S = 10**9
 M = 60 * S
@@ -15,7 +16,7 @@ def anomaly(
     severity: str = "critical",
     kind: str = "error_rate",
     score: float = 10.0,
-    level: str | None = "error",
+    level: Level | None = Level.ERROR,
 ) -> Anomaly:
     start = int(start_s * S)
     return Anomaly(
@@ -23,12 +24,20 @@ def anomaly(
     )
 
 
+def run(anomalies: list[Anomaly]) -> list[Incident]:
+    """Feeds anomalies as a watcher does (advance to each one's detection, then add); every incident."""
+    c = Correlator()
+    closed: list[Incident] = []
+    for a in anomalies:
+        closed.extend(c.advance(a.detected_ns))
+        c.add(a)
+    return closed + c.open
+
+
 class TestCorrelator:
     def test_lone_warning_opens_nothing(self) -> None:
         """One warning is listed as an anomaly but is not an incident."""
-        c = Correlator()
-        c.add(anomaly("a", 0, "warning", score=2.5))
-        assert c.finish() == []
+        assert run([anomaly("a", 0, "warning", score=2.5)]) == []
 
     def test_weak_critical_needs_company(self) -> None:
         """A 3σ critical alone does not open an incident; with a warning close by it does."""
@@ -40,22 +49,32 @@ class TestCorrelator:
     def test_strong_critical_opens_and_later_anomalies_join(self) -> None:
         """A strong anomaly opens an incident; another service's anomaly within the gap joins it;
         one after a quiet gap makes a new incident."""
-        c = Correlator()
-        c.add(anomaly("db", 0))
-        c.add(anomaly("web", 120))
-        c.add(anomaly("db", 3600))
-        incidents = c.finish()
+        incidents = run([anomaly("db", 0), anomaly("web", 120), anomaly("db", 3600)])
         assert [i.services for i in incidents] == [["db", "web"], ["db"]]
         assert incidents[0].detected_ns == 90 * S
+        assert (incidents[0].start_ns, incidents[0].end_ns) == (0, 120 * S + M)
+        assert incidents[0].id == "inc-19700101-0000-db"
 
     def test_info_joins_only_its_services(self) -> None:
         """An info anomaly joins an open incident only for a service already in it."""
+        (incident,) = run([anomaly("db", 0), anomaly("cron", 30, "info"), anomaly("db", 40, "info")])
+        assert incident.services == ["db"] and len(incident.anomalies) == 2
+
+    def test_closed_incidents_are_handed_back_not_kept(self) -> None:
+        """`advance` returns an incident once it has been quiet for the gap, and forgets it."""
         c = Correlator()
         c.add(anomaly("db", 0))
-        c.add(anomaly("cron", 30, "info"))
-        c.add(anomaly("db", 40, "info"))
-        (incident,) = c.finish()
-        assert incident.services == ["db"] and len(incident.anomalies) == 2
+        assert c.advance(5 * M) == []  # last activity 0 s, its minute to 60 s: gap runs to 360 s
+        (closed,) = c.advance(7 * M)
+        assert closed.services == ["db"] and c.open == [] and c.advance(8 * M) == []
+
+    def test_storm_is_bounded(self) -> None:
+        """An incident keeps at most MAX_ANOMALIES anomalies and counts the rest; its span grows."""
+        from loglens.analysis.incidents import MAX_ANOMALIES
+
+        (incident,) = run([anomaly("db", i) for i in range(MAX_ANOMALIES + 50)])
+        assert len(incident.anomalies) == MAX_ANOMALIES and incident.dropped == 50
+        assert incident.end_ns == (MAX_ANOMALIES + 49) * S + M
 
 
 class TestRanking:
@@ -65,6 +84,7 @@ class TestRanking:
             anomaly("db", 0, kind="new_template", score=5),
             anomaly("web", 100, score=40),
             anomaly("nginx", 130, score=60, level=None, kind="volume_spike"),
+            anomaly("web", 140, severity="info", kind="new_template", level=Level.INFO),
         ]
         ranked = rank_causes(found)
         assert [c.service for c in ranked] == ["db", "web", "nginx"]

@@ -1,8 +1,4 @@
-"""Per-minute series and their robust baselines: the arithmetic under the volume and error detectors.
-
-`MinuteCounter` turns records that arrive slightly out of order into closed per-minute counts: a minute
-closes once the watermark (the newest stamp seen, minus the allowed lateness) has passed its end, so
-a record a few seconds late still lands in its own minute; one later than that is counted as late.
+"""Robust baselines of per-minute series: the arithmetic under the volume, error and drift detectors.
 
 `RobustBaseline` says how unusual a minute's value is against the recent minutes of its series: the
 centre is the median and the spread 1.4826 × the median absolute deviation (what σ is for normal data,
@@ -14,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Hashable
 from dataclasses import dataclass
 from statistics import median
 
@@ -104,62 +99,6 @@ class RobustBaseline:
     def learn(self, value: float) -> None:
         """Adds a normal value to the history (the oldest falls out past `history`)."""
         self._history.append(value)
-
-
-class MinuteCounter:
-    """Counts per key and minute for records that may arrive out of order, closing minutes on a
-    watermark (the newest stamp seen minus `lateness_ns`).
-
-    Open minutes are those not yet passed by the watermark: with `close` called as records arrive,
-    at most lateness / 1 minute + 2 of them, whatever the input, so memory is bounded. A record for
-    a minute already closed is counted in `late` and otherwise dropped (its minute was reported).
-    """
-
-    __slots__ = ("_closed_before", "_lateness", "_newest", "_open", "late")
-
-    def __init__(self, lateness_ns: int = DEFAULT_LATENESS_NS) -> None:
-        self._lateness = lateness_ns
-        self._newest: int | None = None
-        self._closed_before: int | None = None  # minutes starting before this are closed
-        self._open: dict[int, dict[Hashable, int]] = {}
-        self.late = 0
-
-    def add(self, key: Hashable, ts_ns: int, count: int = 1) -> None:
-        """Counts `count` records of `key` stamped `ts_ns`."""
-        minute = ts_ns - ts_ns % MINUTE_NS
-        if self._closed_before is not None and minute < self._closed_before:
-            self.late += count
-            return
-        bucket = self._open.setdefault(minute, {})
-        bucket[key] = bucket.get(key, 0) + count
-        if self._newest is None or ts_ns > self._newest:
-            self._newest = ts_ns
-
-    def close(self, flush: bool = False) -> list[tuple[int, dict[Hashable, int]]]:
-        """The minutes the watermark has passed (all of them with `flush`), oldest first, each once.
-
-        Quiet minutes between two with records come out empty, so a series sees its silences; a gap
-        longer than `MAX_QUIET_MINUTES` (a clock jump, a stopped source) is skipped over.
-        """
-        if self._newest is None:
-            return []
-        if flush:
-            until = self._newest - self._newest % MINUTE_NS + MINUTE_NS
-        else:
-            watermark = self._newest - self._lateness
-            until = watermark - watermark % MINUTE_NS  # minutes starting before it have ended
-        closed: list[tuple[int, dict[Hashable, int]]] = []
-        minute = self._closed_before
-        for start in sorted(m for m in self._open if m < until):
-            if minute is not None and start - minute <= MAX_QUIET_MINUTES * MINUTE_NS:
-                closed.extend((quiet, {}) for quiet in range(minute, start, MINUTE_NS))
-            closed.append((start, self._open.pop(start)))
-            minute = start + MINUTE_NS
-        if minute is not None and until - minute <= MAX_QUIET_MINUTES * MINUTE_NS:
-            closed.extend((quiet, {}) for quiet in range(minute, until, MINUTE_NS))
-        if self._closed_before is None or until > self._closed_before:
-            self._closed_before = until  # everything before it is closed now, reported or skipped
-        return closed
 
 
 HOUR_NS = 60 * MINUTE_NS

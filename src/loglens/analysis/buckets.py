@@ -11,11 +11,12 @@ allowed lateness) has passed it; replaying stored data, the store folds the same
 from __future__ import annotations
 
 import math
+import random
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from loglens.analysis.baseline import DEFAULT_LATENESS_NS, MAX_QUIET_MINUTES, MINUTE_NS
+from loglens.analysis.baseline import DEFAULT_LATENESS_NS, MINUTE_NS
 from loglens.record import Level, Record
 
 WATCHED_FIELD = re.compile(
@@ -24,13 +25,11 @@ WATCHED_FIELD = re.compile(
 """Numeric fields whose drift is watched when no list is configured: names that say they are times."""
 
 MAX_FIELD_SAMPLES = 4096
-"""Values kept per field and minute live (a reservoir beyond that), so a flood cannot grow memory."""
+"""Values kept per field, service and minute live: beyond that a uniform reservoir sample, so a flood
+cannot grow memory (the p95 of 4,096 uniform samples is within about ±0.7 percentile points)."""
 
 MIN_FIELD_VALUES = 20
 """A minute's p95 of a field is only reported from this many values (fewer make a noisy percentile)."""
-
-ERROR_SEVERITY = int(Level.ERROR)
-WARNING_SEVERITY = int(Level.WARNING)
 
 
 @dataclass(slots=True)
@@ -50,22 +49,18 @@ class MinuteBucket:
     service: str
     start_ns: int
     total: int = 0
-    warnings: int = 0
     errors: int = 0
     templates: dict[str, TemplateMinute] = field(default_factory=dict)
     fields: dict[str, float] = field(default_factory=dict)
     """95th percentile per watched numeric field (only fields seen in at least `MIN_FIELD_VALUES`)."""
-    field_counts: dict[str, int] = field(default_factory=dict)
 
     def add_template(
         self, template_id: str, count: int, severity: int, first_ts: int, first_id: int | None
     ) -> None:
         """Folds `count` records of one template (and level) into the bucket."""
         self.total += count
-        if severity >= ERROR_SEVERITY:
+        if severity >= Level.ERROR:
             self.errors += count
-        elif severity >= WARNING_SEVERITY:
-            self.warnings += count
         seen = self.templates.get(template_id)
         if seen is None:
             self.templates[template_id] = TemplateMinute(count, severity, first_ts, first_id)
@@ -122,12 +117,35 @@ def buckets_from_rows(
         if bucket is None:
             bucket = buckets[key] = MinuteBucket(service, minute)
         bucket.add_template(template_id, count, severity, first_ts, first_id)
-    for service, minute, name, value, n in field_rows:
+    for service, minute, name, value, _ in field_rows:
         bucket = buckets.get((minute, service))
         if bucket is not None:
             bucket.fields[name] = value
-            bucket.field_counts[name] = n
     return [buckets[key] for key in sorted(buckets)]
+
+
+class FieldSample:
+    """A field's values in one minute: all of them up to `MAX_FIELD_SAMPLES`, then a uniform
+    reservoir sample of that size (Vitter's algorithm R, seeded, so a replay is repeatable)."""
+
+    __slots__ = ("_random", "seen", "values")
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.seen = 0
+        self._random: random.Random | None = None
+
+    def add(self, value: float) -> None:
+        """Offers one value to the sample."""
+        self.seen += 1
+        if len(self.values) < MAX_FIELD_SAMPLES:
+            self.values.append(value)
+            return
+        if self._random is None:
+            self._random = random.Random(MAX_FIELD_SAMPLES)
+        slot = self._random.randrange(self.seen)
+        if slot < MAX_FIELD_SAMPLES:
+            self.values[slot] = value
 
 
 class BucketBuilder:
@@ -148,15 +166,10 @@ class BucketBuilder:
         self._lateness = lateness_ns
         self._watched = watched_fields
         self._open: dict[tuple[int, str], MinuteBucket] = {}
-        self._values: dict[tuple[int, str, str], list[float]] = {}
+        self._values: dict[tuple[int, str, str], FieldSample] = {}
         self._newest: int | None = None
         self._closed_before: int | None = None
         self.late = 0
-
-    @property
-    def watermark(self) -> int | None:
-        """Newest stamp seen minus the allowed lateness (None before any record)."""
-        return None if self._newest is None else self._newest - self._lateness
 
     def add(self, records: Iterable[Record]) -> None:
         """Folds records (any order within the lateness) into their minutes."""
@@ -183,17 +196,16 @@ class BucketBuilder:
             if self._watched is not None and name not in self._watched:
                 continue
             number = numeric(value)
-            if number is None:
-                continue
-            values = self._values.setdefault((minute, record.service, name), [])
-            if len(values) < MAX_FIELD_SAMPLES:
-                values.append(number)
-            else:  # deterministic thinning: every other value beyond the cap
-                values[len(values) % MAX_FIELD_SAMPLES] = number
+            if number is not None:
+                key = (minute, record.service, name)
+                sample = self._values.get(key)
+                if sample is None:
+                    sample = self._values[key] = FieldSample()
+                sample.add(number)
 
     def close(self, flush: bool = False) -> list[MinuteBucket]:
         """The buckets of the minutes the watermark has passed (all of them with `flush`), oldest
-        first, each once; only minutes a service logged in (`by_minute` fills the silences)."""
+        first, each once; only minutes a service logged in (`Watcher.feed` fills the silences)."""
         if self._newest is None:
             return []
         until = minute_of(self._newest) + MINUTE_NS if flush else minute_of(self._newest - self._lateness)
@@ -205,35 +217,21 @@ class BucketBuilder:
         minute, service = key
         bucket = self._open.pop(key)
         for field_key in [k for k in self._values if k[0] == minute and k[1] == service]:
-            values = self._values.pop(field_key)
-            if len(values) >= MIN_FIELD_VALUES:
-                bucket.fields[field_key[2]] = p95(values)
-                bucket.field_counts[field_key[2]] = len(values)
+            sample = self._values.pop(field_key)
+            if sample.seen >= MIN_FIELD_VALUES:
+                bucket.fields[field_key[2]] = p95(sample.values)
         return bucket
 
 
 def by_minute(buckets: Iterable[MinuteBucket]) -> Iterator[tuple[int, list[MinuteBucket]]]:
-    """Buckets (oldest minute first) regrouped per minute, with an empty bucket for every service
-    seen before that logged nothing in it — a service's silence is a figure too. A gap of more than
-    `MAX_QUIET_MINUTES` with no records at all (a stopped source, a clock jump) is skipped, not
-    reported as hours of silence."""
-    services: set[str] = set()
+    """Buckets (oldest minute first) regrouped per minute, each group sorted by service."""
     minute: int | None = None
-    current: dict[str, MinuteBucket] = {}
-
-    def fill(at: int, seen: dict[str, MinuteBucket]) -> tuple[int, list[MinuteBucket]]:
-        every = {service: seen.get(service) or MinuteBucket(service, at) for service in services}
-        return at, [every[s] for s in sorted(every)]
-
+    group: list[MinuteBucket] = []
     for bucket in buckets:
         if minute is not None and bucket.start_ns != minute:
-            yield fill(minute, current)
-            current = {}
-            if bucket.start_ns - minute <= MAX_QUIET_MINUTES * MINUTE_NS:
-                for quiet in range(minute + MINUTE_NS, bucket.start_ns, MINUTE_NS):
-                    yield fill(quiet, current)
+            yield minute, sorted(group, key=lambda b: b.service)
+            group = []
         minute = bucket.start_ns
-        current[bucket.service] = bucket
-        services.add(bucket.service)
+        group.append(bucket)
     if minute is not None:
-        yield fill(minute, current)
+        yield minute, sorted(group, key=lambda b: b.service)

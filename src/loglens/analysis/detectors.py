@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from loglens.analysis.baseline import (
     DEFAULT_HISTORY_MINUTES,
@@ -24,8 +24,11 @@ from loglens.analysis.baseline import (
     SeasonalBaseline,
     severity_of,
 )
-from loglens.analysis.buckets import ERROR_SEVERITY, WARNING_SEVERITY, MinuteBucket, TemplateMinute
+from loglens.analysis.buckets import MinuteBucket, TemplateMinute
 from loglens.record import Level
+
+MAX_FIELDS = 32
+"""Watched numeric fields per service (the first ones seen): a bound on the field baselines."""
 
 SEVERITIES = ("info", "warning", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -86,10 +89,11 @@ class DetectorSettings:
 class Anomaly:
     """Something unusual in one service: what, when it began and ended, when it was known, how bad.
 
-    `start_ns` is the first record that shows it where one does (a new template's first line),
-    else the start of its minute. `detected_ns` is when a live loglens knows it: the record's own
-    time for a new template, else when the minute closes (its end plus the allowed lateness).
-    `evidence_id`/`evidence_ts` point at the record that shows it best (for explain and context).
+    `start_ns` is the first record that shows it where one does (a new template's first line, the
+    first line of a template rising in that minute), else the start of its minute. `detected_ns` is
+    when a live loglens knows it: when its minute closes (the minute's end plus the allowed
+    lateness). `level` is the level of the template it is about, if any; `evidence_id`/`evidence_ts`
+    point at the record that shows it best (for explain and context).
     """
 
     kind: str
@@ -101,14 +105,19 @@ class Anomaly:
     score: float
     detail: str
     template_id: str | None = None
-    level: str | None = None
+    level: Level | None = None
     evidence_id: int | None = None
     evidence_ts: int | None = None
 
     @property
     def is_error(self) -> bool:
         """True for anomalies about errors (error rate, or a template at error level or worse)."""
-        return self.kind == "error_rate" or self.level in ("error", "critical", "alert", "emergency")
+        return self.kind == "error_rate" or (self.level is not None and self.level >= Level.ERROR)
+
+    @property
+    def is_new_problem(self) -> bool:
+        """True for a new template at warning level or worse (a new way of failing)."""
+        return self.kind == "new_template" and self.level is not None and self.level >= Level.WARNING
 
 
 def poisson_sf(k: int, lam: float) -> float:
@@ -132,15 +141,6 @@ def surprise(p: float) -> float:
     return min(99.0, -math.log10(max(p, 1e-99)))
 
 
-def level_label(severity: int) -> str:
-    """The label of a stored severity number (the nearest level at or below it)."""
-    best = Level.TRACE
-    for level in Level:
-        if int(level) <= severity:
-            best = level
-    return best.label
-
-
 @dataclass(slots=True)
 class TemplateState:
     """What a service's detectors remember of one template (a few integers, for bounded memory)."""
@@ -153,90 +153,87 @@ class TemplateState:
     severity: int = 0
 
 
-@dataclass(slots=True)
 class ServiceWatch:
     """The detectors of one service and what they remember (see the module docstring)."""
 
-    service: str
-    settings: DetectorSettings = field(default_factory=DetectorSettings)
-    minutes: int = 0
-    records: int = 0
-    singletons: int = 0
-    templates: dict[str, TemplateState] = field(default_factory=dict)
-    steady: set[str] = field(default_factory=set)
-    volume: SeasonalBaseline | None = None
-    error_history: deque[tuple[int, int]] = field(default_factory=deque)
-    fields: dict[str, SeasonalBaseline] = field(default_factory=dict)
+    __slots__ = (
+        "error_history",
+        "fields",
+        "minutes",
+        "records",
+        "service",
+        "settings",
+        "singletons",
+        "steady",
+        "templates",
+        "volume",
+    )
 
-    def __post_init__(self) -> None:
-        s = self.settings
+    def __init__(self, service: str, settings: DetectorSettings | None = None) -> None:
+        self.service = service
+        self.settings = s = settings or DetectorSettings()
+        self.minutes = 0
+        self.records = 0
+        self.singletons = 0
+        self.templates: dict[str, TemplateState] = {}
+        self.steady: set[str] = set()
         self.volume = SeasonalBaseline(s.warmup_minutes, s.history_minutes, counts=True)
-        self.error_history = deque(maxlen=s.history_minutes)
+        self.error_history: deque[tuple[int, int]] = deque(maxlen=s.history_minutes)
+        self.fields: dict[str, SeasonalBaseline] = {}
+
+    def _anomaly(
+        self,
+        kind: str,
+        bucket: MinuteBucket,
+        closed_ns: int,
+        severity: str,
+        score: float,
+        detail: str,
+        start_ns: int | None = None,
+        about: tuple[str, TemplateMinute] | None = None,
+        absent: tuple[str, TemplateState] | None = None,
+    ) -> Anomaly:
+        """An anomaly of this service's minute `bucket`, about one template of it (`about`), or
+        about a template it lacks (`absent`)."""
+        tid, seen = about if about else (None, None)
+        if absent:
+            return Anomaly(
+                kind, self.service, start_ns or bucket.start_ns, bucket.start_ns + MINUTE_NS, closed_ns,
+                severity, score, detail, absent[0], Level(absent[1].severity),
+            )  # fmt: skip
+        return Anomaly(
+            kind=kind,
+            service=self.service,
+            start_ns=bucket.start_ns if start_ns is None else start_ns,
+            end_ns=bucket.start_ns + MINUTE_NS,
+            detected_ns=closed_ns,
+            severity=severity,
+            score=score,
+            detail=detail,
+            template_id=tid,
+            level=Level(seen.severity) if seen else None,
+            evidence_id=seen.first_id if seen else None,
+            evidence_ts=seen.first_ts if seen else None,
+        )
+
+    def know(self, template_id: str) -> None:
+        """Marks a template as seen before this watch began (a replay starting mid-stream), so it is
+        not new; it counts as seen twice, so it is not a singleton either."""
+        if template_id not in self.templates:
+            self.templates[template_id] = TemplateState(count=2)
 
     @property
     def warmed_up(self) -> bool:
         """True once the service has `warmup_minutes` minutes of data."""
         return self.minutes >= self.settings.warmup_minutes
 
-    # -- novelty (per record when live) -------------------------------------------------------
-
-    def novelty(self, template_id: str, seen: TemplateMinute, nth_new: int) -> Anomaly | None:
-        """A template never seen in this service, weighted by its level and by how surprising new
-        shapes are here.
-
-        Rule: after warm-up, the chance that the next record has a shape never seen is estimated
-        Good–Turing style as (templates seen once + 1) / (records + 1); times the service's average
-        records per minute, that is λ, the new shapes expected per minute. The `nth_new` new shape
-        of a minute has chance p = P(Poisson(λ) ≥ nth_new). Severity for warning-and-worse lines:
-        `critical` when p < `novelty_critical_p` (several new problem shapes at once, or one where
-        none ever appears), `warning` when p < `novelty_warning_p`, else `info`; debug/info lines
-        are `info`, or `warning` when p < `novelty_critical_p` / 100 (a flood of new shapes).
-        A single new rare error in a service that often shows new shapes is not an outage.
-        """
-        if not self.warmed_up or template_id in self.templates:
-            return None
-        per_minute = self.records / max(self.minutes, 1)
-        lam = per_minute * (self.singletons + 1) / (self.records + 1)
-        p = poisson_sf(nth_new, lam)
-        level = level_label(seen.severity)
-        if seen.severity < WARNING_SEVERITY:
-            severity = "warning" if p < self.settings.novelty_critical_p / 100 else "info"
-        elif p < self.settings.novelty_critical_p:
-            severity = "critical"
-        elif p < self.settings.novelty_warning_p:
-            severity = "warning"
-        else:
-            severity = "info"
-        return Anomaly(
-            kind="new_template",
-            service=self.service,
-            start_ns=seen.first_ts,
-            end_ns=seen.first_ts,
-            detected_ns=seen.first_ts,
-            severity=severity,
-            score=surprise(p),
-            detail=f"new {level} template (#{nth_new} new this minute; {lam:.3g} expected per minute)",
-            template_id=template_id,
-            level=level,
-            evidence_id=seen.first_id,
-            evidence_ts=seen.first_ts,
-        )
-
     # -- the minute detectors ------------------------------------------------------------------
 
     def observe(self, bucket: MinuteBucket, closed_ns: int) -> list[Anomaly]:
-        """Scores a closed minute (new templates included), then learns from it."""
-        found: list[Anomaly] = []
-        new = sorted(
-            ((tid, seen) for tid, seen in bucket.templates.items() if tid not in self.templates),
-            key=lambda item: (item[1].first_ts, item[0]),
-        )
-        for nth, (tid, seen) in enumerate(new, 1):
-            anomaly = self.novelty(tid, seen, nth)
-            if anomaly is not None:
-                found.append(anomaly)
+        """Scores a closed minute, then learns from it."""
+        found = self._novelty(bucket, closed_ns)
         if self.minutes == 0 and bucket.total == 0:
-            return found  # not started yet
+            return found  # the service has not started yet
         if self.warmed_up:
             found.extend(self._bursts(bucket, closed_ns))
             found.extend(self._silences(bucket, closed_ns))
@@ -246,6 +243,55 @@ class ServiceWatch:
         self._learn(bucket, flagged={a.template_id for a in found if a.kind == "template_burst"})
         return found
 
+    def _novelty(self, bucket: MinuteBucket, closed_ns: int) -> list[Anomaly]:
+        """Templates never seen in this service, weighted by their level and by how surprising new
+        shapes are here.
+
+        Rule: after warm-up, the chance that the next record has a shape never seen is estimated
+        Good–Turing style as (templates seen once + 1) / (records + 1); times the service's average
+        records per minute, that is λ, the new shapes expected per minute. The n-th new shape of a
+        minute (in order of first line) has chance p = P(Poisson(λ) ≥ n). Severity for
+        warning-and-worse lines: `critical` when p < `novelty_critical_p` (several new problem
+        shapes at once, or one where none ever appears), `warning` when p < `novelty_warning_p`,
+        else `info`; debug/info lines are `info`, or `warning` when p < `novelty_critical_p` / 100
+        (a flood of new shapes). A single new rare error in a service that often shows new shapes
+        is not an outage. The anomaly starts at the template's first line.
+        """
+        if not self.warmed_up:
+            return []
+        s = self.settings
+        new = sorted(
+            ((tid, seen) for tid, seen in bucket.templates.items() if tid not in self.templates),
+            key=lambda item: (item[1].first_ts, item[0]),
+        )
+        lam = (self.records / self.minutes) * (self.singletons + 1) / (self.records + 1)
+        found = []
+        for nth, (tid, seen) in enumerate(new, 1):
+            p = poisson_sf(nth, lam)
+            if seen.severity < Level.WARNING:
+                severity = "warning" if p < s.novelty_critical_p / 100 else "info"
+            elif p < s.novelty_critical_p:
+                severity = "critical"
+            else:
+                severity = "warning" if p < s.novelty_warning_p else "info"
+            detail = (
+                f"new {Level(seen.severity).label} template "
+                f"(#{nth} new this minute; {lam:.3g} expected per minute)"
+            )
+            found.append(
+                self._anomaly(
+                    "new_template",
+                    bucket,
+                    closed_ns,
+                    severity,
+                    surprise(p),
+                    detail,
+                    seen.first_ts,
+                    (tid, seen),
+                )
+            )
+        return found
+
     def _bursts(self, bucket: MinuteBucket, closed_ns: int) -> list[Anomaly]:
         """A template (known and rare, or new) far above its usual rate.
 
@@ -253,38 +299,33 @@ class ServiceWatch:
         burst when c ≥ `burst_min_count`, c ≥ `burst_ratio` × λ and c > 1.5 × its busiest normal
         minute so far (a job that always floods at 02:00 stops counting once seen), with severity
         from the Poisson tail P(X ≥ c): warning below `burst_warning_p`, critical below
-        `burst_critical_p`.
+        `burst_critical_p`. It starts at the template's first line in the minute.
         """
         s = self.settings
-        found: list[Anomaly] = []
+        found = []
         for tid, seen in bucket.templates.items():
             if seen.count < s.burst_min_count:
                 continue
             state = self.templates.get(tid)
-            count_so_far = state.count if state else 0
-            peak = state.peak if state else 0
-            lam = (count_so_far + 1) / max(self.minutes, 1)
-            if seen.count < s.burst_ratio * lam or seen.count <= 1.5 * peak:
+            lam = ((state.count if state else 0) + 1) / max(self.minutes, 1)
+            if seen.count < s.burst_ratio * lam or seen.count <= 1.5 * (state.peak if state else 0):
                 continue
             p = poisson_sf(seen.count, lam)
             if p >= s.burst_warning_p:
                 continue
             severity = "critical" if p < s.burst_critical_p else "warning"
-            level = level_label(seen.severity)
+            level = Level(seen.severity).label
+            detail = f"{seen.count} {level} lines of one template in a minute (usually {lam:.2g})"
             found.append(
-                Anomaly(
-                    kind="template_burst",
-                    service=self.service,
-                    start_ns=seen.first_ts,
-                    end_ns=bucket.start_ns + MINUTE_NS,
-                    detected_ns=closed_ns,
-                    severity=severity,
-                    score=surprise(p),
-                    detail=f"{seen.count} {level} lines of one template in a minute (usually {lam:.2g})",
-                    template_id=tid,
-                    level=level,
-                    evidence_id=seen.first_id,
-                    evidence_ts=seen.first_ts,
+                self._anomaly(
+                    "template_burst",
+                    bucket,
+                    closed_ns,
+                    severity,
+                    surprise(p),
+                    detail,
+                    seen.first_ts,
+                    (tid, seen),
                 )
             )
         return found
@@ -297,33 +338,29 @@ class ServiceWatch:
         had less than 1 in 10,000 chance (exp(−r × minutes) < 1e-4), then absent that long while its
         service still logs: a warning, once, starting at the first silent minute.
         """
-        s = self.settings
         found: list[Anomaly] = []
         if bucket.total == 0:
             return found
-        for tid in sorted(self.steady):
-            if tid in bucket.templates:
-                continue
+        for tid in sorted(self.steady - bucket.templates.keys()):
             state = self.templates[tid]
             silent = (bucket.start_ns - state.last_minute) // MINUTE_NS
-            if silent < s.silence_minutes:
+            if silent < self.settings.silence_minutes:
                 continue
             self.steady.discard(tid)
-            rate = state.streak_count / max(state.streak, 1)
-            if math.exp(-rate * silent) >= 1e-4:
+            if math.exp(-state.streak_count / state.streak * silent) >= 1e-4:
                 continue
+            detail = f"a template seen every minute for {state.streak} minutes is silent for {silent}"
+            start = state.last_minute + MINUTE_NS
             found.append(
-                Anomaly(
-                    kind="template_silence",
-                    service=self.service,
-                    start_ns=state.last_minute + MINUTE_NS,
-                    end_ns=bucket.start_ns + MINUTE_NS,
-                    detected_ns=closed_ns,
-                    severity="warning",
-                    score=float(silent),
-                    detail=f"a template seen every minute for {state.streak} minutes is silent for {silent}",
-                    template_id=tid,
-                    level=level_label(state.severity),
+                self._anomaly(
+                    "template_silence",
+                    bucket,
+                    closed_ns,
+                    "warning",
+                    float(silent),
+                    detail,
+                    start,
+                    absent=(tid, state),
                 )
             )
         return found
@@ -337,47 +374,34 @@ class ServiceWatch:
         a dip needs z ≤ −2/−3, at most `dip_ratio` × expected, and an expected volume of at least
         `dip_min_expected`; no line at all where `silent_min_expected` is usual is `service_silent`.
         """
-        assert self.volume is not None
         s = self.settings
         deviation = self.volume.observe(float(bucket.total), bucket.start_ns)
         if deviation is None or deviation.severity is None:
             return []
         expected = deviation.expected
-        severity = deviation.severity
-        if deviation.z > 0:
-            if bucket.total < s.spike_ratio * expected or bucket.total < expected + s.spike_min_excess:
-                return []
-            if severity == "critical" and bucket.total <= deviation.peak:
-                severity = "warning"
-            kind, detail = "volume_spike", f"{bucket.total} lines in a minute (usually {expected:.0f})"
-        else:
+        detail = f"{bucket.total} lines in a minute (usually {expected:.0f})"
+        if deviation.z < 0:
             if bucket.total > s.dip_ratio * expected:
                 return []
             if bucket.total == 0 and expected >= s.silent_min_expected:
-                kind = "service_silent"
-            elif bucket.total > 0 and expected >= s.dip_min_expected:
-                kind = "volume_dip"
-            else:
-                return []
-            detail = f"{bucket.total} lines in a minute (usually {expected:.0f})"
-        top = max(bucket.templates.items(), key=lambda item: item[1].count, default=None)
-        start = self._rising_since(bucket, 0) if kind == "volume_spike" else bucket.start_ns
-        return [
-            Anomaly(
-                kind=kind,
-                service=self.service,
-                start_ns=start,
-                end_ns=bucket.start_ns + MINUTE_NS,
-                detected_ns=closed_ns,
-                severity=severity,
-                score=abs(deviation.z),
-                detail=detail,
-                template_id=top[0] if top and kind == "volume_spike" else None,
-                level=level_label(top[1].severity) if top and kind == "volume_spike" else None,
-                evidence_id=top[1].first_id if top and kind == "volume_spike" else None,
-                evidence_ts=top[1].first_ts if top and kind == "volume_spike" else None,
-            )
-        ]
+                return [
+                    self._anomaly(
+                        "service_silent", bucket, closed_ns, deviation.severity, -deviation.z, detail
+                    )
+                ]
+            if bucket.total > 0 and expected >= s.dip_min_expected:
+                return [
+                    self._anomaly("volume_dip", bucket, closed_ns, deviation.severity, -deviation.z, detail)
+                ]
+            return []
+        if bucket.total < s.spike_ratio * expected or bucket.total < expected + s.spike_min_excess:
+            return []
+        severity = deviation.severity
+        if severity == "critical" and bucket.total <= deviation.peak:
+            severity = "warning"
+        top = max(bucket.templates.items(), key=lambda item: item[1].count)
+        start = self._rising_since(bucket, 0)
+        return [self._anomaly("volume_spike", bucket, closed_ns, severity, deviation.z, detail, start, top)]
 
     def _errors(self, bucket: MinuteBucket, closed_ns: int) -> list[Anomaly]:
         """The share of error lines against the service's usual share.
@@ -385,88 +409,56 @@ class ServiceWatch:
         Rule: p = errors / lines over the normal minutes of the rolling window (at least one error
         in `history_minutes` is assumed, so a clean past does not make one error infinitely rare);
         z = (errors − lines·p) / √(lines·p·(1−p)), floored at σ = 1; warning at z ≥ 2, critical at
-        z ≥ 3, and only with at least `min_errors` errors and twice the expected count.
+        z ≥ 3, and only with at least `min_errors` errors and twice the expected count. It starts
+        at the first error line of a template new or rising in that minute, if any.
         """
         s = self.settings
         history = self.error_history
-        anomaly: list[Anomaly] = []
-        if self.warmed_up and bucket.total:
-            lines = sum(n for n, _ in history)
-            errors = sum(e for _, e in history)
-            p = max(errors, 1) / max(lines, 1)
+        if self.warmed_up and bucket.errors >= s.min_errors:
+            p = max(sum(e for _, e in history), 1) / max(sum(n for n, _ in history), 1)
             expected = bucket.total * p
-            sigma = max(1.0, math.sqrt(expected * (1 - min(p, 0.999))))
-            z = (bucket.errors - expected) / sigma
+            z = (bucket.errors - expected) / max(1.0, math.sqrt(expected * (1 - min(p, 0.999))))
             severity = severity_of(z) if z > 0 else None
-            if severity and bucket.errors >= s.min_errors and bucket.errors >= 2 * expected:
-                top = max(
-                    (
-                        (tid, seen)
-                        for tid, seen in bucket.templates.items()
-                        if seen.severity >= ERROR_SEVERITY
-                    ),
-                    key=lambda item: item[1].count,
-                    default=None,
+            if severity and bucket.errors >= 2 * expected:
+                errors = [
+                    (tid, seen) for tid, seen in bucket.templates.items() if seen.severity >= Level.ERROR
+                ]
+                top = max(errors, key=lambda item: item[1].count)
+                detail = (
+                    f"{bucket.errors} errors in {bucket.total} lines "
+                    f"({100 * bucket.errors / bucket.total:.1f}%, usually {100 * p:.2f}%)"
                 )
-                anomaly.append(
-                    Anomaly(
-                        kind="error_rate",
-                        service=self.service,
-                        start_ns=self._rising_since(bucket, ERROR_SEVERITY),
-                        end_ns=bucket.start_ns + MINUTE_NS,
-                        detected_ns=closed_ns,
-                        severity=severity,
-                        score=z,
-                        detail=(
-                            f"{bucket.errors} errors in {bucket.total} lines "
-                            f"({100 * bucket.errors / bucket.total:.1f}%, usually {100 * p:.2f}%)"
-                        ),
-                        template_id=top[0] if top else None,
-                        level=level_label(top[1].severity) if top else "error",
-                        evidence_id=top[1].first_id if top else None,
-                        evidence_ts=top[1].first_ts if top else None,
-                    )
-                )
-        if not anomaly:
-            history.append((bucket.total, bucket.errors))
-        return anomaly
+                start = self._rising_since(bucket, Level.ERROR)
+                return [self._anomaly("error_rate", bucket, closed_ns, severity, z, detail, start, top)]
+        history.append((bucket.total, bucket.errors))
+        return []
 
     def _drift(self, bucket: MinuteBucket, closed_ns: int) -> list[Anomaly]:
         """A watched numeric field's per-minute p95 rising against its baseline.
 
         Rule: robust z ≥ 2/3 (σ at least 5% of the usual value) and at least `drift_ratio` × usual.
-        Only rises are reported: a latency falling is not a problem.
+        Only rises are reported: a latency falling is not a problem. The first `MAX_FIELDS` fields
+        of a service are watched.
         """
         s = self.settings
-        found: list[Anomaly] = []
+        found = []
         for name, value in sorted(bucket.fields.items()):
             baseline = self.fields.get(name)
             if baseline is None:
-                if len(self.fields) >= 32:
-                    continue  # bounded: the first 32 watched fields of a service
+                if len(self.fields) >= MAX_FIELDS:
+                    continue
                 baseline = self.fields[name] = SeasonalBaseline(
                     s.warmup_minutes, s.history_minutes, counts=False, min_sigma=1e-9
                 )
             deviation = baseline.observe(value, bucket.start_ns)
             if deviation is None or deviation.z <= 0:
                 continue
-            sigma_floor = 0.05 * abs(deviation.expected)
-            z = (value - deviation.expected) / max(deviation.sigma, sigma_floor, 1e-9)
+            z = (value - deviation.expected) / max(deviation.sigma, 0.05 * abs(deviation.expected), 1e-9)
             severity = severity_of(z)
             if severity is None or value < s.drift_ratio * deviation.expected:
                 continue
-            found.append(
-                Anomaly(
-                    kind="field_drift",
-                    service=self.service,
-                    start_ns=bucket.start_ns,
-                    end_ns=bucket.start_ns + MINUTE_NS,
-                    detected_ns=closed_ns,
-                    severity=severity,
-                    score=z,
-                    detail=f"p95 {name} {value:.4g} (usually {deviation.expected:.4g})",
-                )
-            )
+            detail = f"p95 {name} {value:.4g} (usually {deviation.expected:.4g})"
+            found.append(self._anomaly("field_drift", bucket, closed_ns, severity, z, detail))
         return found
 
     def _rising_since(self, bucket: MinuteBucket, min_severity: int) -> int:

@@ -204,19 +204,33 @@ def compare_templates(
     return new, gone, changed
 
 
+def _per_level(counts: Iterable[LevelCount]) -> dict[str, tuple[int, int]]:
+    """Level → (severity, count), all services added up."""
+    levels: dict[str, tuple[int, int]] = {}
+    for c in counts:
+        severity, count = levels.get(c.level, (c.severity, 0))
+        levels[c.level] = (max(severity, c.severity), count + c.count)
+    return levels
+
+
 def level_mix(a: Iterable[LevelCount], b: Iterable[LevelCount]) -> list[LevelShift]:
-    """Each level's share of all records in A and in B, most severe first."""
-    in_a = {c.level: c for c in a}
-    in_b = {c.level: c for c in b}
-    total_a = sum(c.count for c in in_a.values())
-    total_b = sum(c.count for c in in_b.values())
+    """Each level's share of all records (every service) in A and in B, most severe first."""
+    in_a, in_b = _per_level(a), _per_level(b)
+    total_a = sum(count for _, count in in_a.values())
+    total_b = sum(count for _, count in in_b.values())
     shifts = []
     for level in in_a.keys() | in_b.keys():
-        ca, cb = in_a.get(level), in_b.get(level)
-        count_a, count_b = (ca.count if ca else 0), (cb.count if cb else 0)
-        severity = max(c.severity for c in (ca, cb) if c is not None)
+        severity_a, count_a = in_a.get(level, (0, 0))
+        severity_b, count_b = in_b.get(level, (0, 0))
         shifts.append(
-            LevelShift(level, severity, count_a, count_b, share(count_a, total_a), share(count_b, total_b))
+            LevelShift(
+                level,
+                max(severity_a, severity_b),
+                count_a,
+                count_b,
+                share(count_a, total_a),
+                share(count_b, total_b),
+            )
         )
     return sorted(shifts, key=lambda s: (-s.severity, s.level))
 

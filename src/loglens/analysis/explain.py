@@ -3,23 +3,21 @@ the log lines themselves with context before and after (offline: no LLM involved
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from loglens.analysis.incidents import Incident
 from loglens.analysis.report import incident_json
 from loglens.formats.timestamp import to_iso_ms
-from loglens.store.base import StoredRecord
+from loglens.store.base import Store, StoredRecord
 
 MAX_EVIDENCE = 12
 """Evidence lines shown per incident: the root cause's first, then one per template, earliest first."""
 
 CONTEXT_WINDOW_NS = 120 * 10**9
+"""Context lines are looked for this far before and after the first sign."""
 
-
-class RecordReader(Protocol):
-    """What explain reads of a store."""
-
-    def search(self, where: str, params: list[object], limit: int | None) -> Any: ...
+MAX_TIMELINE = 40
+"""Anomalies the text timeline shows (the first ones: how it began)."""
 
 
 def _line(record: StoredRecord) -> dict[str, Any]:
@@ -32,13 +30,10 @@ def _line(record: StoredRecord) -> dict[str, Any]:
     }
 
 
-def evidence_ids(incident: Incident) -> list[int]:
+def evidence_ids(incident: Incident, root_event_id: int | None) -> list[int]:
     """Record ids that show the incident best: the root cause's first event, then the first record of
     each anomalous template, earliest first, one per template, at most `MAX_EVIDENCE`."""
-    candidates = incident.candidates()
-    ids: list[int] = []
-    if candidates and candidates[0].first_event_id is not None:
-        ids.append(candidates[0].first_event_id)
+    ids: list[int] = [] if root_event_id is None else [root_event_id]
     seen_templates: set[str | None] = set()
     for a in sorted(incident.anomalies, key=lambda a: (a.evidence_ts or a.start_ns, a.service)):
         if a.evidence_id is None or a.template_id in seen_templates or a.evidence_id in ids:
@@ -51,12 +46,12 @@ def evidence_ids(incident: Incident) -> list[int]:
 
 
 def explain_incident(
-    store: RecordReader, incident: Incident, templates: dict[str, str], context: int
+    store: Store, incident: Incident, templates: dict[str, str], context: int
 ) -> dict[str, Any]:
     """The incident as JSON plus its evidence lines and, around the root cause's first event, the
     `context` lines of the same service before and after it."""
     found = incident_json(incident, templates)
-    ids = evidence_ids(incident)
+    ids = evidence_ids(incident, found["root_cause"]["first_event_id"])
     evidence: list[StoredRecord] = []
     if ids:
         marks = ", ".join("?" for _ in ids)
@@ -65,14 +60,16 @@ def explain_incident(
     found["context"] = {"before": [], "after": []}
     anchor = next((r for r in evidence if ids and r.id == ids[0]), None)
     if anchor is not None and context > 0:
+        # (ts, id) order, as `search` returns: lines stamped in the same second come in file order
+        at = "make_timestamp_ns(?)"
         before = store.search(
-            "service = ? AND ts < make_timestamp_ns(?) AND ts >= make_timestamp_ns(?)",
-            [anchor.service, anchor.ts, anchor.ts - CONTEXT_WINDOW_NS],
+            f"service = ? AND ts >= {at} AND (ts < {at} OR (ts = {at} AND id < ?))",
+            [anchor.service, anchor.ts - CONTEXT_WINDOW_NS, anchor.ts, anchor.ts, anchor.id],
             context,
         )
         after = store.search(
-            "service = ? AND ts > make_timestamp_ns(?) AND ts <= make_timestamp_ns(?)",
-            [anchor.service, anchor.ts, anchor.ts + CONTEXT_WINDOW_NS],
+            f"service = ? AND ts <= {at} AND (ts > {at} OR (ts = {at} AND id > ?))",
+            [anchor.service, anchor.ts + CONTEXT_WINDOW_NS, anchor.ts, anchor.ts, anchor.id],
             None,
         )
         found["context"] = {
@@ -103,8 +100,10 @@ def render_explanation(found: dict[str, Any]) -> str:
             f"({e['onset']:.2f}, {e['new_shapes']:.0f}, {e['error_first']:.0f}, {e['strength']:.2f})"
         )
     out += ["", "Timeline:"]
-    for a in found["anomalies"]:
+    for a in found["anomalies"][:MAX_TIMELINE]:
         out.append(f"  {a['start']}  {a['severity']:<8} {a['service']:<14} {a['kind']:<16} {a['detail']}")
+    if len(found["anomalies"]) > MAX_TIMELINE:
+        out.append(f"  … {len(found['anomalies']) - MAX_TIMELINE} more (all of them with --json)")
     if found["evidence"]:
         out += ["", "Evidence lines:"]
         out += [

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from loglens.analysis.detectors import SEVERITY_RANK, Anomaly
@@ -70,55 +70,61 @@ class Candidate:
     first_event_id: int | None
 
 
-@dataclass(slots=True)
 class Incident:
-    """Anomalies grouped into one incident, with the time it was opened (`detected_ns`)."""
+    """Anomalies grouped into one incident, with the time it was opened (`detected_ns`).
 
-    detected_ns: int
-    anomalies: list[Anomaly] = field(default_factory=list)
-    dropped: int = 0
+    Its span, services and severity are kept up to date as anomalies join (no rescan of the list);
+    its id is fixed when it opens: `inc-<yyyymmdd-hhmm>-<service>` of its earliest anomaly then, so it
+    stays the same while the incident grows and across replays of the same data.
+    """
 
-    @property
-    def start_ns(self) -> int:
-        """When the first of its anomalies began."""
-        return min(a.start_ns for a in self.anomalies)
+    __slots__ = (
+        "anomalies",
+        "detected_ns",
+        "dropped",
+        "end_ns",
+        "id",
+        "last_start_ns",
+        "onsets",
+        "severity",
+        "start_ns",
+    )
 
-    @property
-    def end_ns(self) -> int:
-        """When the last of its anomalies ended."""
-        return max(a.end_ns for a in self.anomalies)
-
-    @property
-    def last_start_ns(self) -> int:
-        """When the last of its anomalies began (what `gap` is counted from)."""
-        return max(max(a.start_ns, a.end_ns - MINUTE_NS) for a in self.anomalies)
+    def __init__(self, detected_ns: int, members: list[Anomaly]) -> None:
+        first = min(members, key=lambda a: (a.start_ns, a.service))
+        stamp = datetime.fromtimestamp(first.start_ns / 1e9, UTC).strftime("%Y%m%d-%H%M")
+        self.id = f"inc-{stamp}-{first.service}"
+        self.detected_ns = detected_ns
+        self.anomalies: list[Anomaly] = []
+        self.dropped = 0
+        self.start_ns = first.start_ns
+        self.end_ns = first.end_ns
+        self.last_start_ns = first.start_ns
+        self.onsets: dict[str, int] = {}
+        self.severity = first.severity
+        for anomaly in sorted(members, key=lambda a: (a.start_ns, a.service)):
+            self.add(anomaly)
 
     @property
     def services(self) -> list[str]:
         """Its services in the order their first anomaly began."""
-        onset: dict[str, int] = {}
-        for a in self.anomalies:
-            onset[a.service] = min(onset.get(a.service, a.start_ns), a.start_ns)
-        return sorted(onset, key=lambda s: (onset[s], s))
-
-    @property
-    def severity(self) -> str:
-        """The worst severity among its anomalies."""
-        return max((a.severity for a in self.anomalies), key=lambda s: SEVERITY_RANK[s])
-
-    @property
-    def id(self) -> str:
-        """A stable, readable id: its start minute and first service (`inc-20261121-0224-billing`)."""
-        first = min(self.anomalies, key=lambda a: (a.start_ns, a.service))
-        stamp = datetime.fromtimestamp(first.start_ns / 1e9, UTC).strftime("%Y%m%d-%H%M")
-        return f"inc-{stamp}-{first.service}"
+        return sorted(self.onsets, key=lambda s: (self.onsets[s], s))
 
     def add(self, anomaly: Anomaly) -> None:
-        """Adds an anomaly; past `MAX_ANOMALIES` only counts it."""
+        """Takes an anomaly in; past `MAX_ANOMALIES` it only counts it (the span still grows)."""
         if len(self.anomalies) < MAX_ANOMALIES:
             self.anomalies.append(anomaly)
         else:
             self.dropped += 1
+        self.start_ns = min(self.start_ns, anomaly.start_ns)
+        self.end_ns = max(self.end_ns, anomaly.end_ns)
+        # a minute-long anomaly counts from its minute's start, so `gap` runs from its last minute
+        self.last_start_ns = max(self.last_start_ns, anomaly.start_ns, anomaly.end_ns - MINUTE_NS)
+        self.onsets[anomaly.service] = min(
+            self.onsets.get(anomaly.service, anomaly.start_ns), anomaly.start_ns
+        )
+        if SEVERITY_RANK[anomaly.severity] > SEVERITY_RANK[self.severity]:
+            self.severity = anomaly.severity
 
     def candidates(self) -> list[Candidate]:
         """Root-cause candidates, best first (rule in the module docstring)."""
@@ -135,9 +141,9 @@ def rank_causes(anomalies: list[Anomaly]) -> list[Candidate]:
     for a in anomalies:
         by_service.setdefault(a.service, []).append(a)
     error_onsets = {
-        service: min(a.start_ns for a in found if a.is_error and a.severity != "info")
+        service: min(errors)
         for service, found in by_service.items()
-        if any(a.is_error and a.severity != "info" for a in found)
+        if (errors := [a.start_ns for a in found if a.is_error and a.severity != "info"])
     }
     first_error = min(error_onsets.values(), default=None)
     ranked = []
@@ -146,16 +152,14 @@ def rank_causes(anomalies: list[Anomaly]) -> list[Candidate]:
         onset = min(a.start_ns for a in signals)
         evidence = {
             "onset": math.exp(-(onset - first_ns) / ONSET_SCALE_NS),
-            "new_shapes": float(
-                any(a.kind == "new_template" and a.level not in ("trace", "debug", "info") for a in found)
-            ),
+            "new_shapes": float(any(a.is_new_problem for a in found)),
             "error_first": float(first_error is not None and error_onsets.get(service) == first_error),
             "strength": max(a.score for a in found) / strongest,
         }
         score = sum(WEIGHTS[k] * v for k, v in evidence.items())
         with_template = sorted(
             (a for a in found if a.template_id and a.evidence_ts is not None),
-            key=lambda a: (a.kind != "new_template" or a.level in ("trace", "debug", "info"), a.start_ns),
+            key=lambda a: (not a.is_new_problem, a.start_ns),
         )
         pick = with_template[0] if with_template else None
         ranked.append(
@@ -186,20 +190,19 @@ class Correlator:
     """Turns a time-ordered stream of anomalies into incidents (rule in the module docstring).
 
     Feed anomalies in the order they were detected; `advance` with the watermark closes incidents
-    that have been quiet for `gap`. State is bounded: the pending anomalies of one window, and the
-    open incidents (each bounded by `MAX_ANOMALIES`).
+    that have been quiet for `gap` and hands them back (the correlator keeps none). State is
+    bounded: the pending anomalies of one window, and the open incidents (each bounded by
+    `MAX_ANOMALIES`).
     """
 
     def __init__(self, settings: CorrelationSettings | None = None) -> None:
         self.settings = settings or CorrelationSettings()
         self._pending: deque[Anomaly] = deque()
         self.open: list[Incident] = []
-        self.closed: list[Incident] = []
 
     def add(self, anomaly: Anomaly) -> Incident | None:
-        """Takes one anomaly; returns the incident it opened, if it opened one."""
+        """Takes one anomaly (call `advance` first); returns the incident it opened, if any."""
         s = self.settings
-        self.advance(anomaly.detected_ns)
         for incident in self.open:
             joins = (
                 anomaly.start_ns <= incident.last_start_ns + s.gap_ns
@@ -221,21 +224,13 @@ class Correlator:
             for a in recent
             if a is anomaly or a.start_ns >= anomaly.start_ns - MINUTE_NS or a.service == anomaly.service
         ]
-        incident = Incident(detected_ns=anomaly.detected_ns)
-        for a in sorted(members, key=lambda a: (a.start_ns, a.service)):
-            incident.add(a)
+        incident = Incident(anomaly.detected_ns, members)
         self._pending = deque(a for a in self._pending if a not in members)
         self.open.append(incident)
         return incident
 
     def advance(self, now_ns: int) -> list[Incident]:
-        """Closes the incidents quiet for `gap` by `now_ns`; returns them."""
+        """Closes and returns the incidents quiet for `gap` by `now_ns`."""
         ended = [i for i in self.open if i.last_start_ns + self.settings.gap_ns < now_ns]
-        for incident in ended:
-            self.open.remove(incident)
-            self.closed.append(incident)
+        self.open = [i for i in self.open if i not in ended]
         return ended
-
-    def finish(self) -> list[Incident]:
-        """Every incident, closed and still open, oldest first."""
-        return sorted(self.closed + self.open, key=lambda i: i.start_ns)

@@ -11,19 +11,18 @@ Definitions (docs/cli.md repeats them):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from loglens.analysis.detectors import Anomaly
-from loglens.store.base import PatternStats
+from loglens.record import Level
+from loglens.store.base import RecordCounts, TemplateCount
 
 RESTART = re.compile(
     r"(?i)^(started|starting|restarting|booting|server listening on)\b"
     r"|\b(restart(ed|ing)? (worker|process|service|pool)|ready\.?$|started \S+ in \S+ seconds)"
 )
 """Template text that marks a (re)start of a process."""
-
-ERROR_LEVELS = frozenset({"error", "critical", "fatal", "alert", "emergency"})
 
 
 @dataclass(slots=True)
@@ -37,7 +36,7 @@ class ServiceSummary:
     anomalies: int = 0
     restarts: int = 0
     last_error: tuple[int, str] | None = None
-    top: list[PatternStats] = field(default_factory=list)
+    top: list[TemplateCount] = field(default_factory=list)
 
     @property
     def health(self) -> int:
@@ -51,33 +50,30 @@ def is_restart(template: str) -> bool:
 
 
 def summarise(
-    levels: Iterable[tuple[str, str, int]],
-    stats: Sequence[PatternStats],
+    counts: RecordCounts,
     anomalies: Iterable[Anomaly],
     last_errors: dict[str, tuple[int, str]],
     top: int = 3,
 ) -> list[ServiceSummary]:
-    """Per-service summaries from (service, level, count) rows, per-template figures
-    (`Store.pattern_stats`), the range's anomalies and each service's last error line; busiest
-    service first."""
+    """Per-service summaries from the range's counts (`Store.counts`), its anomalies and each
+    service's last error line (`Store.last_errors`); busiest service first."""
     services: dict[str, ServiceSummary] = {}
-    for service, level, count in levels:
-        summary = services.setdefault(service, ServiceSummary(service))
-        summary.total += count
-        summary.levels[level] = summary.levels.get(level, 0) + count
-    for s in stats:
-        summary = services.setdefault(s.service, ServiceSummary(s.service))
-        if s.level in ERROR_LEVELS:
+    for level in counts.levels:
+        summary = services.setdefault(level.service, ServiceSummary(level.service))
+        summary.total += level.count
+        summary.levels[level.level] = summary.levels.get(level.level, 0) + level.count
+    templates: dict[str, list[TemplateCount]] = {}
+    for t in counts.templates:
+        summary = services.setdefault(t.service, ServiceSummary(t.service))
+        templates.setdefault(t.service, []).append(t)
+        if Level.from_label(t.level) >= Level.ERROR:
             summary.error_templates += 1
-        if is_restart(s.template or s.sample):
-            summary.restarts += s.count
+        if is_restart(t.template):
+            summary.restarts += t.count
     for anomaly in anomalies:
         if anomaly.severity != "info" and anomaly.service in services:
             services[anomaly.service].anomalies += 1
-    for service, last in last_errors.items():
-        if service in services:
-            services[service].last_error = last
-    for summary in services.values():
-        mine = [s for s in stats if s.service == summary.service]
-        summary.top = sorted(mine, key=lambda s: (-s.count, s.template_id))[:top]
+    for service, summary in services.items():
+        summary.last_error = last_errors.get(service)
+        summary.top = sorted(templates.get(service, []), key=lambda t: (-t.count, t.template_id))[:top]
     return sorted(services.values(), key=lambda s: (-s.total, s.service))

@@ -104,16 +104,18 @@ class TemplateCount:
 
 @dataclass(frozen=True, slots=True)
 class LevelCount:
-    """How many of a query's records carry one level; `severity` orders the levels."""
+    """How many of a query's records of one service carry one level; `severity` orders the levels."""
 
     level: str
     severity: int
     count: int
+    service: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class RecordCounts:
-    """A query's records counted by template and by level, as `loglens diff` compares two of them.
+    """A query's records counted by template and by service and level, as `loglens diff` compares
+    two of them and `loglens summary` reports them.
 
     `total` is every matching record; records without a template id count in `levels` only.
     """
@@ -177,7 +179,23 @@ class Store(Protocol):
         ...
 
     def counts(self, where: str, params: Sequence[object]) -> RecordCounts:
-        """The records matching a compiled query counted per template and per level."""
+        """The records matching a compiled query counted per template and per service and level."""
+        ...
+
+    def templates_before(self, ts_ns: int) -> list[tuple[str, str]]:
+        """(service, id) of every template whose first committed record is older than `ts_ns`."""
+        ...
+
+    def last_errors(self, where: str, params: Sequence[object]) -> dict[str, tuple[int, str]]:
+        """Per service, its newest record matching a compiled query at error level or worse, as
+        (ts_ns, first line of the message)."""
+        ...
+
+    def minute_stats(
+        self, where: str, params: Sequence[object], watched_fields: Sequence[str] | None
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The records matching a compiled query folded per service, minute, template and severity,
+        and the per-minute p95 of watched numeric fields: what the detectors read."""
         ...
 
     def search(self, where: str, params: Sequence[object], limit: int | None) -> Iterator[StoredRecord]:

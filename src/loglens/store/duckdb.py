@@ -439,6 +439,18 @@ class DuckDBStore:
         )
         return [TemplateChange(str(r[0]), str(r[1]), str(r[2]), bool(r[3])) for r in rows]
 
+    def templates_before(self, ts_ns: int) -> list[tuple[str, str]]:
+        """(service, id) of every template whose first committed record is older than `ts_ns`."""
+        rows = (
+            self._con.cursor()
+            .execute(
+                "SELECT service, id FROM templates WHERE first_seen < make_timestamp_ns(?) ORDER BY ALL",
+                [ts_ns],
+            )
+            .fetchall()
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]
+
     def pattern_stats(self, where: str, params: Sequence[object], recent_share: float) -> list[PatternStats]:
         """Per template of the records matching `where`: count, first/last, most severe level, the
         oldest record's first line as a sample, and how many fall in the last `recent_share` of its
@@ -469,7 +481,8 @@ class DuckDBStore:
 
     def counts(self, where: str, params: Sequence[object]) -> RecordCounts:
         """The records matching `where` counted per (template id, service), with each template's text
-        and most severe level, and per level; records without a template id count per level only."""
+        and most severe level, and per (service, level); records without a template id count per
+        level only."""
         con = self._con.cursor()
         templates = con.execute(
             f"""
@@ -486,7 +499,7 @@ class DuckDBStore:
             list(params),
         ).fetchall()
         levels = con.execute(
-            f"SELECT level, max(severity), count(*) FROM records WHERE ({where}) GROUP BY level",
+            f"SELECT level, max(severity), count(*), service FROM records WHERE ({where}) GROUP BY ALL",
             list(params),
         ).fetchall()
         return RecordCounts(
@@ -542,24 +555,19 @@ class DuckDBStore:
             )
         return templates, fields
 
-    def service_overview(
-        self, where: str, params: Sequence[object]
-    ) -> tuple[list[tuple[str, str, int]], dict[str, tuple[int, str]]]:
-        """For the records matching `where`: (service, level, count) rows, and per service its last
-        record at error level or worse as (ts_ns, first line of the message)."""
-        con = self._con.cursor()
-        levels = con.execute(
-            f"SELECT service, level, count(*) FROM records WHERE ({where}) GROUP BY ALL ORDER BY ALL",
-            list(params),
-        ).fetchall()
-        errors = con.execute(
-            f"""SELECT service, epoch_ns(max(ts)), split_part(arg_max(message, ts), chr(10), 1)
-                FROM records WHERE ({where}) AND severity >= ? GROUP BY service""",
-            [*params, int(Level.ERROR)],
-        ).fetchall()
-        return [(str(r[0]), str(r[1]), int(r[2])) for r in levels], {
-            str(r[0]): (int(r[1]), str(r[2])) for r in errors
-        }
+    def last_errors(self, where: str, params: Sequence[object]) -> dict[str, tuple[int, str]]:
+        """Per service, its newest record matching `where` at error level or worse, as (ts_ns, first
+        line of the message)."""
+        rows = (
+            self._con.cursor()
+            .execute(
+                f"""SELECT service, epoch_ns(max(ts)), split_part(arg_max(message, ts), chr(10), 1)
+                    FROM records WHERE ({where}) AND severity >= ? GROUP BY service""",
+                [*params, int(Level.ERROR)],
+            )
+            .fetchall()
+        )
+        return {str(r[0]): (int(r[1]), str(r[2])) for r in rows}
 
     def count(self) -> int:
         """How many records the store holds."""
