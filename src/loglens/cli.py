@@ -365,6 +365,19 @@ def _replay(store: DuckDBStore, config: Config, since: str | None, until: str | 
     return replay(store, since_ns, until_ns, config.analysis)
 
 
+def _replayed(
+    store_path: str | None, config_path: str | None, since: str | None, until: str | None
+) -> tuple[Replay, dict[str, str]]:
+    """Opens the store, runs the detectors over the range, and returns what they found with the
+    text of every template (for printing)."""
+    config = load_config(config_path)
+    store = _open(store_path, config, read_only=True)
+    try:
+        return _replay(store, config, since, until), _template_texts(store)
+    finally:
+        store.close()
+
+
 def _template_texts(store: DuckDBStore) -> dict[str, str]:
     return {t.id: t.text for t in store.templates()}
 
@@ -401,12 +414,8 @@ def anomalies(
     from loglens.analysis.detectors import SEVERITY_RANK
     from loglens.analysis.report import anomaly_json
 
-    config = load_config(config_path)
-    store = _open(store_path, config, read_only=True)
-    try:
-        found, templates = _replay(store, config, since, until).anomalies, _template_texts(store)
-    finally:
-        store.close()
+    replayed, templates = _replayed(store_path, config_path, since, until)
+    found = replayed.anomalies
     floor = SEVERITY_RANK[min_severity]
     chosen = [
         a for a in found if SEVERITY_RANK[a.severity] >= floor and (not services or a.service in services)
@@ -440,12 +449,8 @@ def incidents(
     """Anomalies grouped across services into incidents, with the ranked root cause."""
     from loglens.analysis.report import incident_json
 
-    config = load_config(config_path)
-    store = _open(store_path, config, read_only=True)
-    try:
-        found, templates = _replay(store, config, since, until).incidents, _template_texts(store)
-    finally:
-        store.close()
+    replayed, templates = _replayed(store_path, config_path, since, until)
+    found = replayed.incidents
     chosen = [incident_json(i, templates) for i in found if not services or set(services) & set(i.services)]
     if as_json:
         _write_json(chosen)

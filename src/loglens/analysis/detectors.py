@@ -25,6 +25,7 @@ from loglens.analysis.baseline import (
     severity_of,
 )
 from loglens.analysis.buckets import MinuteBucket, TemplateMinute
+from loglens.analysis.multivariate import TemplateMix
 from loglens.record import Level
 
 MAX_FIELDS = 32
@@ -62,6 +63,8 @@ class DetectorSettings:
             is a pattern break.
         drift_ratio: a numeric field's p95 must also exceed this × its usual value.
         max_templates: templates remembered per service (least recently seen are forgotten).
+        multivariate: also test each minute's vector of template counts against the recent mix
+            (`analysis.multivariate`; off by default).
     """
 
     warmup_minutes: int = DEFAULT_WARMUP_MINUTES
@@ -83,6 +86,7 @@ class DetectorSettings:
     silence_minutes: int = 3
     drift_ratio: float = 1.5
     max_templates: int = 10_000
+    multivariate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +164,7 @@ class ServiceWatch:
         "error_history",
         "fields",
         "minutes",
+        "mix",
         "records",
         "service",
         "settings",
@@ -180,6 +185,7 @@ class ServiceWatch:
         self.volume = SeasonalBaseline(s.warmup_minutes, s.history_minutes, counts=True)
         self.error_history: deque[tuple[int, int]] = deque(maxlen=s.history_minutes)
         self.fields: dict[str, SeasonalBaseline] = {}
+        self.mix = TemplateMix(history=s.history_minutes) if s.multivariate else None
 
     def _anomaly(
         self,
@@ -240,6 +246,10 @@ class ServiceWatch:
         found.extend(self._volume(bucket, closed_ns))
         found.extend(self._errors(bucket, closed_ns))
         found.extend(self._drift(bucket, closed_ns))
+        if self.mix is not None and self.warmed_up and bucket.total:
+            verdict = self.mix.score(bucket)
+            if verdict is not None:
+                found.append(self._anomaly("template_mix", bucket, closed_ns, *verdict))
         self._learn(bucket, flagged={a.template_id for a in found if a.kind == "template_burst"})
         return found
 

@@ -31,13 +31,14 @@ class WatchSettings:
     max_services: int = 2_000
 
 
-ANALYSIS_KEYS = ("lateness", "warmup_minutes", "history_minutes", "watched_fields")
+ANALYSIS_KEYS = ("lateness", "warmup_minutes", "history_minutes", "watched_fields", "multivariate")
 
 
 def parse_analysis(table: dict[str, object], where: str) -> WatchSettings:
     """`[analysis]` of loglens.toml → settings: `lateness` (a duration, default 30s),
     `warmup_minutes` (default 10), `history_minutes` (default 120) and `watched_fields` (numeric fields
-    whose p95 drift is watched; default: names that say they are times, see `WATCHED_FIELD`)."""
+    whose p95 drift is watched; default: names that say they are times, see `WATCHED_FIELD`) and
+    `multivariate` (the optional template-mix detector, `analysis.multivariate`; default false)."""
     unknown = sorted(set(table) - set(ANALYSIS_KEYS))
     if unknown:
         raise ConfigError(
@@ -57,8 +58,11 @@ def parse_analysis(table: dict[str, object], where: str) -> WatchSettings:
     fields = table.get("watched_fields")
     if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
         raise ConfigError(f"{where}: [analysis] watched_fields must be a list of field names")
+    multivariate = table.get("multivariate", False)
+    if not isinstance(multivariate, bool):
+        raise ConfigError(f"{where}: [analysis] multivariate must be true or false")
     return WatchSettings(
-        detectors=DetectorSettings(lateness_ns=lateness_ns, **numbers),
+        detectors=DetectorSettings(lateness_ns=lateness_ns, multivariate=multivariate, **numbers),
         watched_fields=tuple(fields) if fields is not None else None,
     )
 
