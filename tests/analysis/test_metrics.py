@@ -19,7 +19,6 @@ from loglens.analysis.metrics import (
     MetricPoint,
     MetricRule,
     compute,
-    format_duration,
     format_series,
     format_value,
     select,
@@ -309,15 +308,6 @@ class TestSelect:
 
 
 class TestFormatting:
-    def test_duration(self) -> None:
-        """Durations use the largest unit dividing them, as a config would write them."""
-        assert [format_duration(n) for n in (MINUTE, 90 * S, 3600 * S, 1500 * 10**6)] == [
-            "1m",
-            "90s",
-            "1h",
-            "1.5s",
-        ]
-
     def test_value(self) -> None:
         """Whole values print without decimals, others to four places, tiny ones in 3 digits."""
         assert [format_value(v) for v in (12.0, 7, 85.5, 1 / 3, 0.0002, 0.0)] == [

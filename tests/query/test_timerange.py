@@ -51,3 +51,12 @@ def test_time_clause() -> None:
     assert clause.where == "ts >= make_timestamp_ns(?) AND ts < make_timestamp_ns(?)"
     assert clause.params == [NOW - 3600 * 10**9, NOW]
     assert time_clause(None, None).where == "TRUE"
+
+
+def test_format_duration_inverts_parse_duration() -> None:
+    """Durations print in the largest unit dividing them, and read back to the same length."""
+    from loglens.query.timerange import format_duration, parse_duration
+
+    lengths = (60 * 10**9, 90 * 10**9, 3600 * 10**9, 1500 * 10**6, 7 * 86400 * 10**9)
+    assert [format_duration(n) for n in lengths] == ["1m", "90s", "1h", "1.5s", "1w"]
+    assert [parse_duration(format_duration(n)) for n in lengths] == list(lengths)

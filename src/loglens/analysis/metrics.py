@@ -23,7 +23,7 @@ from loglens.query.language import (
     number_expr,
     value_expr,
 )
-from loglens.query.timerange import parse_duration
+from loglens.query.timerange import format_duration, parse_duration
 from loglens.store.base import SeriesQuery, Store
 
 AGGREGATES = ("count", "rate", "avg", "sum", "min", "max", "pN", "unique")
@@ -39,7 +39,6 @@ MAX_STEPS_PER_WINDOW = 10_000
 _NS_PER_MS = 1_000_000
 _NAME = re.compile(r"[a-z0-9_]+")
 _PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
-_UNITS = (("w", 7 * 86_400 * 10**9), ("d", 86_400 * 10**9), ("h", 3600 * 10**9), ("m", 60 * 10**9))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,15 +114,6 @@ class SeriesSummary:
 
 
 # ----------------------------------------------------------------------------------------- parsing
-
-
-def format_duration(ns: int) -> str:
-    """A duration in the largest unit that divides it (`1m`, `90s`, `1.5s`), as config takes it."""
-    for unit, size in _UNITS:
-        if ns % size == 0:
-            return f"{ns // size}{unit}"
-    whole, rest = divmod(ns, 10**9)
-    return f"{whole}s" if not rest else f"{whole}.{rest:09d}".rstrip("0") + "s"
 
 
 def parse_metrics(entries: object, where: str) -> tuple[MetricRule, ...]:

@@ -30,6 +30,15 @@ def parse_duration(text: str) -> int:
     return int(float(match.group(1)) * _UNITS_NS[match.group(2).lower()[0]])
 
 
+def format_duration(ns: int) -> str:
+    """The inverse of `parse_duration`: the largest unit that divides it (`1m`, `90s`, `1.5s`)."""
+    for unit in ("w", "d", "h", "m"):
+        if ns % _UNITS_NS[unit] == 0:
+            return f"{ns // _UNITS_NS[unit]}{unit}"
+    whole, rest = divmod(ns, 10**9)
+    return f"{whole}s" if not rest else f"{whole}.{rest:09d}".rstrip("0") + "s"
+
+
 def parse_time_bound(text: str, now_ns: int | None = None, tz: tzinfo | None = None) -> int:
     """One `--since`/`--until` value as ns since the epoch, UTC; raises QueryError when unreadable."""
     value = text.strip()
