@@ -20,12 +20,18 @@ LOG_FILES = (
 """The corpus' log files (truth.json and templates.csv beside them are not logs)."""
 
 
-def ensure_corpus(shared: Path, lines: int, seed: int, corpus: Path) -> dict[str, Any]:
-    """The corpus' truth.json, generating the corpus first unless one of this size and seed is there."""
+def ensure_corpus(
+    shared: Path, lines: int, seed: int, corpus: Path, hours: float = 6.0, start: str | None = None
+) -> dict[str, Any]:
+    """The corpus' truth.json, generating the corpus first unless one of this size, seed, span and
+    start is there (`start` None: the generator's default)."""
     truth_path = corpus / "truth.json"
     if truth_path.exists():
         truth: dict[str, Any] = json.loads(truth_path.read_text())
-        if truth.get("lines_requested") == lines and truth.get("seed") == seed:
+        wanted = {"lines_requested": lines, "seed": seed, "hours": hours} | (
+            {"start": start} if start else {}
+        )
+        if all(truth.get(key) == value for key, value in wanted.items()):
             return truth
     gen = shared / "bench" / "gen_corpus.py"
     if not gen.exists():
@@ -41,6 +47,9 @@ def ensure_corpus(shared: Path, lines: int, seed: int, corpus: Path) -> dict[str
         "--out",
         str(corpus),
         "--quiet",
+        "--hours",
+        str(hours),
+        *(["--start", start] if start else []),
     ]
     subprocess.run(command, check=True)
     generated: dict[str, Any] = json.loads(truth_path.read_text())

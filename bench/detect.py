@@ -118,6 +118,8 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--lines", type=int, default=500_000)
+    parser.add_argument("--hours", type=float, default=6.0, help="Span of each corpus (the bar is per 6 h).")
+    parser.add_argument("--start", default=None, help="Start of each corpus, ISO 8601 (generator's default).")
     parser.add_argument(
         "--work", type=Path, default=None, help="Keep corpora and stores here (default: a temp dir)."
     )
@@ -127,7 +129,7 @@ def main() -> None:
     seeds = []
     for seed in args.seeds:
         corpus = work / f"corpus-{seed}"
-        truth = ensure_corpus(args.shared, args.lines, seed, corpus)
+        truth = ensure_corpus(args.shared, args.lines, seed, corpus, args.hours, args.start)
         store = work / f"store-{seed}.duckdb"
         if not store.exists():
             loglens("ingest", "--store", str(store), *(str(corpus / f) for f in LOG_FILES))

@@ -79,3 +79,17 @@ class TestSeasonalBaseline:
                 verdicts[minute // (24 * 60)].append(deviation.severity)
         assert verdicts[0].count("critical") > 30
         assert verdicts[1].count("critical") < 5
+
+
+def test_a_lasting_shift_is_followed() -> None:
+    """A series that steps up 60% and stays there is normal again within the history's length,
+    instead of freezing the baseline and alarming for ever."""
+    import random
+
+    rng = random.Random(2)
+    baseline = RobustBaseline(history=120)
+    for _ in range(120):
+        baseline.observe(100 + rng.gauss(0, 8))
+    verdicts = [baseline.observe(160 + rng.gauss(0, 10)) for _ in range(180)]
+    assert verdicts[0] is not None and verdicts[0].severity == "critical"
+    assert all(v is not None and v.severity is None for v in verdicts[-30:])

@@ -39,12 +39,24 @@ class TestCorrelator:
         """One warning is listed as an anomaly but is not an incident."""
         assert run([anomaly("a", 0, "warning", score=2.5)]) == []
 
-    def test_weak_critical_needs_company(self) -> None:
-        """A 3σ critical alone does not open an incident; with a warning close by it does."""
+    def test_weak_critical_needs_company_of_its_service(self) -> None:
+        """A 3σ critical alone does not open an incident, nor with another service's warning (chance
+        coincidences across services); with a warning of its own service close by it does."""
         c = Correlator()
         assert c.add(anomaly("a", 0, score=3.2)) is None
-        opened = c.add(anomaly("b", 30, "warning", score=2.2))
-        assert opened is not None and sorted(opened.services) == ["a", "b"]
+        assert c.add(anomaly("b", 30, "warning", score=2.2)) is None
+        opened = c.add(anomaly("a", 60, "warning", score=2.2))
+        assert opened is not None and opened.services == ["a"] and len(opened.anomalies) == 2
+
+    def test_another_service_joins_only_from_the_start_on(self) -> None:
+        """Once open, another service's anomaly joins when it starts at or after the incident's
+        start; one that started before it does not (it would date the incident falsely)."""
+        c = Correlator()
+        c.add(anomaly("db", 100))
+        c.add(anomaly("cron", 60, "warning", score=2.5))
+        c.add(anomaly("web", 130, "warning", score=2.5))
+        (incident,) = c.open
+        assert incident.services == ["db", "web"] and incident.start_ns == 100 * S
 
     def test_strong_critical_opens_and_later_anomalies_join(self) -> None:
         """A strong anomaly opens an incident; another service's anomaly within the gap joins it;

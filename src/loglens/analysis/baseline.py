@@ -2,8 +2,9 @@
 
 `RobustBaseline` says how unusual a minute's value is against the recent minutes of its series: the
 centre is the median and the spread 1.4826 × the median absolute deviation (what σ is for normal data,
-but one earlier spike cannot inflate it). A minute found anomalous is kept out of the history, so an
-incident does not become the new normal. It stays silent during a warm-up.
+but one earlier spike cannot inflate it). A minute found anomalous enters the history clipped to the
+edge of normal (`learned`), so an incident does not become the new normal, yet a lasting shift is
+followed. It stays silent during a warm-up.
 """
 
 from __future__ import annotations
@@ -90,15 +91,29 @@ class RobustBaseline:
         return Deviation(value, centre, sigma, z, severity_of(z), max(values))
 
     def observe(self, value: float) -> Deviation | None:
-        """Scores `value`, then adds it to the history unless it was anomalous."""
+        """Scores `value`, then adds it to the history (clipped when anomalous, see `learned`)."""
         deviation = self.score(value)
-        if deviation is None or deviation.severity is None:
-            self.learn(value)
+        self.learn(learned(value, deviation))
         return deviation
 
     def learn(self, value: float) -> None:
-        """Adds a normal value to the history (the oldest falls out past `history`)."""
+        """Adds a value to the history (the oldest falls out past `history`)."""
         self._history.append(value)
+
+
+def learned(value: float, deviation: Deviation | None) -> float:
+    """What a baseline learns of a scored value: the value itself when normal; when anomalous, the
+    edge of normal (centre ± 2σ) on its side.
+
+    Leaving anomalous minutes out altogether freezes a baseline under a lasting shift: during a
+    daily ramp the high minutes are left out, the centre lags further, more minutes are left out —
+    and a service stays "anomalous" for the rest of the day. Clipped, an incident's extremes cannot
+    drag the baseline, yet a lasting shift is followed within about half the history.
+    """
+    if deviation is None or deviation.severity is None:
+        return value
+    edge = WARNING_SIGMAS * deviation.sigma
+    return deviation.expected + (edge if deviation.z > 0 else -edge)
 
 
 HOUR_NS = 60 * MINUTE_NS
@@ -144,7 +159,7 @@ class SeasonalBaseline:
         """Scores the value of the minute starting at `minute_ns`, then learns it unless anomalous."""
         if self._first_ns is None:
             self._first_ns = minute_ns
-        deviation = self._recent.score(value)
+        recent = deviation = self._recent.score(value)
         hour = (minute_ns % DAY_NS) // HOUR_NS
         same_hour = self._hours.get(hour)
         if same_hour is None:
@@ -155,8 +170,6 @@ class SeasonalBaseline:
         day_seen = minute_ns - self._first_ns >= SEASONAL_MIN_HISTORY_NS
         if deviation is not None and seasonal is not None and day_seen and abs(seasonal.z) < abs(deviation.z):
             deviation = seasonal
-        if deviation is None or deviation.severity is None:
-            self._recent.learn(value)
-        if seasonal is None or seasonal.severity is None:
-            same_hour.learn(value)  # judged against its own hour only: a daily rhythm is learnt
+        self._recent.learn(learned(value, recent))
+        same_hour.learn(learned(value, seasonal))  # judged against its own hour: a daily rhythm is learnt
         return deviation

@@ -28,8 +28,9 @@ MAX_FIELD_SAMPLES = 4096
 """Values kept per field, service and minute live: beyond that a uniform reservoir sample, so a flood
 cannot grow memory (the p95 of 4,096 uniform samples is within about ±0.7 percentile points)."""
 
-MIN_FIELD_VALUES = 20
-"""A minute's p95 of a field is only reported from this many values (fewer make a noisy percentile)."""
+MIN_FIELD_VALUES = 30
+"""A minute's p95 of a field is only reported from this many values (below that the p95 is one of the
+top two values: a noisy figure)."""
 
 
 @dataclass(slots=True)

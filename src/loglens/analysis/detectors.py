@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from statistics import NormalDist
 
 from loglens.analysis.baseline import (
     DEFAULT_HISTORY_MINUTES,
@@ -28,6 +29,7 @@ from loglens.analysis.buckets import MinuteBucket, TemplateMinute
 from loglens.analysis.multivariate import TemplateMix
 from loglens.record import Level
 
+NORMAL = NormalDist()
 MAX_FIELDS = 32
 """Watched numeric fields per service (the first ones seen): a bound on the field baselines."""
 
@@ -44,14 +46,14 @@ class DetectorSettings:
         history_minutes: rolling window of the baselines.
         lateness_ns: how late a record may arrive and still count in its minute.
         novelty_critical_p: a new warning/error shape is critical when seeing this many new shapes in
-            one minute had less than this chance (Good–Turing estimate, see `ServiceWatch.novelty`).
+            one minute had less than this chance (Good–Turing estimate, see `ServiceWatch._novelty`).
         burst_min_count, burst_ratio: a template bursts when a minute holds at least this many of it,
             this many times its usual rate, and 1.5× its busiest normal minute so far.
         burst_warning_p, burst_critical_p: Poisson tail probabilities of the minute's count.
         spike_ratio, dip_ratio: practical significance on top of σ for volume (× expected).
         spike_min_excess: lines above expected a spike needs (a sparse service's burst of 15
-            session lines is not a spike); a critical spike must also top the busiest normal
-            minute of the rolling window.
+            session lines is not a spike); a critical spike must also be `critical_spike_ratio` ×
+            expected and top the busiest normal minute of the rolling window.
         novelty_warning_p: a single new warning/error shape is only a warning when new shapes are
             this rare here (below it, an `info`: early on, or in a service full of new shapes).
         min_errors: fewest errors in a minute for an error-rate anomaly.
@@ -70,13 +72,14 @@ class DetectorSettings:
     warmup_minutes: int = DEFAULT_WARMUP_MINUTES
     history_minutes: int = DEFAULT_HISTORY_MINUTES
     lateness_ns: int = DEFAULT_LATENESS_NS
-    novelty_critical_p: float = 1e-4
+    novelty_critical_p: float = 1e-3
     burst_min_count: int = 10
     burst_ratio: float = 3.0
     burst_warning_p: float = 1e-3
     burst_critical_p: float = 1e-6
     spike_ratio: float = 1.5
     spike_min_excess: int = 20
+    critical_spike_ratio: float = 2.0
     novelty_warning_p: float = 0.05
     dip_ratio: float = 0.5
     min_errors: int = 5
@@ -84,7 +87,7 @@ class DetectorSettings:
     silent_min_expected: float = 10.0
     steady_minutes: int = 30
     silence_minutes: int = 3
-    drift_ratio: float = 1.5
+    drift_ratio: float = 2.0
     max_templates: int = 10_000
     multivariate: bool = False
 
@@ -138,6 +141,14 @@ def poisson_sf(k: int, lam: float) -> float:
         return 1.0
     log_term = -lam + k * math.log(lam) - math.lgamma(k + 1)
     return min(1.0, math.exp(log_term) / (1.0 - lam / (k + 1)))
+
+
+def z_of(p: float) -> float:
+    """The z whose upper normal tail is p (0 for p ≥ 0.5); beyond 1e-15, where the inverse runs out
+    of precision, √(−2 ln p), its leading term."""
+    if p >= 0.5:
+        return 0.0
+    return NORMAL.inv_cdf(1 - p) if p > 1e-15 else math.sqrt(-2 * math.log(max(p, 1e-300)))
 
 
 def surprise(p: float) -> float:
@@ -379,7 +390,8 @@ class ServiceWatch:
         """Lines per minute against the robust (and, after a day, seasonal) baseline.
 
         Rule: a spike needs z ≥ 2 (warning) or 3 (critical), at least `spike_ratio` × expected and
-        `spike_min_excess` lines more; it is only critical above the busiest normal minute too. It
+        `spike_min_excess` lines more; it is only critical at `critical_spike_ratio` × expected and
+        above the busiest normal minute too. It
         starts at the first line of a template new or at twice its peak in that minute, if any;
         a dip needs z ≤ −2/−3, at most `dip_ratio` × expected, and an expected volume of at least
         `dip_min_expected`; no line at all where `silent_min_expected` is usual is `service_silent`.
@@ -407,7 +419,9 @@ class ServiceWatch:
         if bucket.total < s.spike_ratio * expected or bucket.total < expected + s.spike_min_excess:
             return []
         severity = deviation.severity
-        if severity == "critical" and bucket.total <= deviation.peak:
+        if severity == "critical" and (
+            bucket.total <= deviation.peak or bucket.total < s.critical_spike_ratio * expected
+        ):
             severity = "warning"
         top = max(bucket.templates.items(), key=lambda item: item[1].count)
         start = self._rising_since(bucket, 0)
@@ -416,19 +430,22 @@ class ServiceWatch:
     def _errors(self, bucket: MinuteBucket, closed_ns: int) -> list[Anomaly]:
         """The share of error lines against the service's usual share.
 
-        Rule: p = errors / lines over the normal minutes of the rolling window (at least one error
+        Rule: p = errors / lines over the minutes of the rolling window (an anomalous minute counts
+        with its errors clipped to the edge of normal, λ + 2√λ), at least one error
         in `history_minutes` is assumed, so a clean past does not make one error infinitely rare);
-        z = (errors − lines·p) / √(lines·p·(1−p)), floored at σ = 1; warning at z ≥ 2, critical at
-        z ≥ 3, and only with at least `min_errors` errors and twice the expected count. It starts
-        at the first error line of a template new or rising in that minute, if any.
+        the minute's errors e against λ = lines·p: the Poisson tail P(X ≥ e) read as the z of a
+        normal tail of the same size (so 6 errors where 1.9 are usual is the 1.3% event it is, z 2.2,
+        not the 3σ a normal approximation claims); warning at z ≥ 2, critical at z ≥ 3, and only
+        with at least `min_errors` errors and twice the expected count. It starts at the first error
+        line of a template new or rising in that minute, if any.
         """
         s = self.settings
         history = self.error_history
         if self.warmed_up and bucket.errors >= s.min_errors:
             p = max(sum(e for _, e in history), 1) / max(sum(n for n, _ in history), 1)
             expected = bucket.total * p
-            z = (bucket.errors - expected) / max(1.0, math.sqrt(expected * (1 - min(p, 0.999))))
-            severity = severity_of(z) if z > 0 else None
+            z = z_of(poisson_sf(bucket.errors, expected))
+            severity = severity_of(z)
             if severity and bucket.errors >= 2 * expected:
                 errors = [
                     (tid, seen) for tid, seen in bucket.templates.items() if seen.severity >= Level.ERROR
@@ -439,6 +456,10 @@ class ServiceWatch:
                     f"({100 * bucket.errors / bucket.total:.1f}%, usually {100 * p:.2f}%)"
                 )
                 start = self._rising_since(bucket, Level.ERROR)
+                # learnt at the edge of normal, as the baselines do (`baseline.learned`)
+                history.append(
+                    (bucket.total, min(bucket.errors, round(expected + 2 * max(1.0, math.sqrt(expected)))))
+                )
                 return [self._anomaly("error_rate", bucket, closed_ns, severity, z, detail, start, top)]
         history.append((bucket.total, bucket.errors))
         return []

@@ -1,17 +1,19 @@
 """Incidents: anomalies close in time, across services, told as one story with a ranked root cause.
 
-Opening rule: an incident opens when the anomalies seen within `window` minutes weigh at least
-`threshold` (3) points — a strong critical anomaly (score ≥ 6: 6σ, or a chance below 1e-6) 3, any
-other critical 2, a warning 1, info 0 — so one strong anomaly opens it, and so do a critical and a
-warning, or three warnings, close together; a lone warning (one new rare error line) or one 3σ
-minute (which a day of minutes across a dozen services produces by chance) does not. It takes in the warnings
-that led up to it (within a minute before, or from the same service within the window), then every
-warning or critical anomaly of any service starting no later than `gap` after its last one, and info
+Opening rule: an incident opens on a strong anomaly (critical with a score ≥ 6: 6σ, or a chance
+below 1e-6), or when one service's anomalies within `window` weigh at least `threshold` (3) points —
+critical 2, warning 1, info 0: a critical and a warning, or three warnings, of the same service. Weak
+anomalies of *different* services never open one together: over a day, a dozen services × 1,440
+minutes produce 3σ minutes by chance, and two of them coincide often enough. It takes in that
+service's anomalies that led up to it within the window; then any warning or critical anomaly
+starting no later than `gap` after its last one — from a service already in it, even starting up to
+`window` before it; from another service, only starting at or after the incident's start — and info
 anomalies of services already in it. It closes once `gap` has passed with nothing new.
 
 Root cause (stated, so it can be checked): each service in the incident is scored in [0, 1] by
 - onset, weight 0.5: exp(−lag / 120 s), where lag is how long after the incident's first anomaly the
-  service's first one began (the service that changed first is most likely the cause);
+  service's first anomaly of its worst severity began (the service that changed first is most likely
+  the cause; a stray warning does not date a service whose failure shows as critical);
 - new problem shapes, weight 0.25: it logged a template never seen before at warning or worse;
 - error precedence, weight 0.15: its first error anomaly came before any other service's (errors
   propagate downstream, so the first to fail is upstream of the rest);
@@ -148,7 +150,8 @@ def rank_causes(anomalies: list[Anomaly]) -> list[Candidate]:
     first_error = min(error_onsets.values(), default=None)
     ranked = []
     for service, found in by_service.items():
-        signals = [a for a in found if a.severity != "info"] or found
+        worst = max(SEVERITY_RANK[a.severity] for a in found)
+        signals = [a for a in found if SEVERITY_RANK[a.severity] == worst]
         onset = min(a.start_ns for a in signals)
         evidence = {
             "onset": math.exp(-(onset - first_ns) / ONSET_SCALE_NS),
@@ -204,11 +207,13 @@ class Correlator:
         """Takes one anomaly (call `advance` first); returns the incident it opened, if any."""
         s = self.settings
         for incident in self.open:
-            joins = (
-                anomaly.start_ns <= incident.last_start_ns + s.gap_ns
-                and anomaly.end_ns >= incident.start_ns - s.window_ns
+            known = anomaly.service in incident.onsets
+            joins = anomaly.start_ns <= incident.last_start_ns + s.gap_ns and (
+                anomaly.end_ns >= incident.start_ns - s.window_ns
+                if known
+                else anomaly.start_ns >= incident.start_ns
             )
-            if joins and (anomaly.severity != "info" or anomaly.service in incident.services):
+            if joins and (anomaly.severity != "info" or known):
                 incident.add(anomaly)
                 return None
         if anomaly.severity == "info":
@@ -216,14 +221,9 @@ class Correlator:
         self._pending.append(anomaly)
         while self._pending and self._pending[0].start_ns < anomaly.start_ns - s.window_ns:
             self._pending.popleft()
-        recent = [a for a in self._pending if a.start_ns >= anomaly.start_ns - s.window_ns]
-        if sum(points(a) for a in recent) < s.threshold:
+        members = [a for a in self._pending if a.service == anomaly.service]
+        if points(anomaly) < STRONG_POINTS and sum(points(a) for a in members) < s.threshold:
             return None
-        members = [
-            a
-            for a in recent
-            if a is anomaly or a.start_ns >= anomaly.start_ns - MINUTE_NS or a.service == anomaly.service
-        ]
         incident = Incident(anomaly.detected_ns, members)
         self._pending = deque(a for a in self._pending if a not in members)
         self.open.append(incident)
