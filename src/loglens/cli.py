@@ -7,10 +7,13 @@ unexpected prints one line too (set LOGLENS_DEBUG=1 to see the traceback).
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,7 +26,7 @@ from loglens.errors import LoglensError
 from loglens.formats.timestamp import to_iso_ms
 from loglens.mining.dedup import dedupe as dedupe_records
 from loglens.output import format_dedup_group, format_json, format_line, use_colour
-from loglens.pipeline import Ingestor, IngestReport
+from loglens.pipeline import Ingestor, IngestReport, StoreWriter
 from loglens.query.language import (
     CompiledQuery,
     and_all,
@@ -201,6 +204,256 @@ def ingest(
         click.echo(_summary(report), file=err)
     if report.nothing_read:
         sys.exit(1)
+
+
+# -- tail ------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C or SIGTERM: live commands stop, commit what they read, and exit."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def _live_store(
+    store_path: str | None, config: Config, no_store: bool
+) -> Iterator[tuple[Ingestor, StoreWriter | None]]:
+    """The ingestor and writer of a live command (no writer with --no-store), closed in order."""
+    if no_store:
+        from loglens.store.duckdb import DuckDBStore as Memory
+
+        store = Memory(":memory:")
+        try:
+            yield Ingestor(store, config), None
+        finally:
+            store.close()
+        return
+    store = _open(store_path, config, read_only=False)
+    try:
+        ingestor = Ingestor(store, config)
+        ingestor.start_mining(0)
+        writer = StoreWriter(store)
+        try:
+            yield ingestor, writer
+        finally:
+            writer.close()
+    finally:
+        store.close()
+
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--query", "-Q", "query", default="", metavar="QUERY", help="Only records matching QUERY.")
+@click.option("--grep", "grep", metavar="REGEX", help="Only messages matching this regular expression.")
+@click.option("--level", "level", metavar="LEVELS", help="error,warning  or  '>=warning'.")
+@click.option(
+    "--service", "-s", "services", multiple=True, metavar="NAME", help="Only this service (repeatable)."
+)
+@click.option(
+    "--lines",
+    "-n",
+    "lines",
+    default="10",
+    show_default=True,
+    metavar="N|all",
+    help="Records already written to show before following.",
+)
+@click.option("--no-store", is_flag=True, help="Show only; store nothing.")
+@click.option("--from-end", is_flag=True, help="Start files never read before at their end (tail -f).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per record (see docs/cli.md).")
+@click.option("-v", "--verbose", is_flag=True, help="Say on stderr where files start and how they rotate.")
+@_store_options
+def tail(
+    paths: tuple[str, ...],
+    query: str,
+    grep: str | None,
+    level: str | None,
+    services: tuple[str, ...],
+    lines: str,
+    no_store: bool,
+    from_end: bool,
+    as_json: bool,
+    verbose: bool,
+    store_path: str | None,
+    config_path: str | None,
+) -> None:
+    """Follow files, globs, folders or `-` (stdin) live: rotation-safe, stored as read.
+
+    Files resume from their checkpoint (or their start); new files matching a glob or inside a
+    folder are picked up. Ctrl-C stops after committing what was read.
+    """
+    from loglens.live import LiveIngest
+    from loglens.query.matcher import RecordMatcher
+    from loglens.view import LivePrinter
+
+    config = load_config(config_path)
+    where = _filters(config, query, grep, level, services)
+    matcher = RecordMatcher(where)
+    with _stop_on_signals() as stop, _live_store(store_path, config, no_store) as (ingestor, writer):
+        printer = LivePrinter(
+            sys.stdout, use_colour(sys.stdout), as_json, matcher, _lines_option(lines), on_closed=stop.set
+        )
+        live = LiveIngest(
+            ingestor,
+            writer,
+            config.follow,
+            on_records=printer,
+            on_notice=(lambda text: click.echo(f"loglens: {text}", err=True)) if verbose else None,
+            on_warning=lambda text: click.echo(f"loglens: {text}", err=True),
+            on_caught_up=printer.caught_up,
+        )
+        files = [p for p in paths if p != "-"]
+        if files:
+            live.follow_paths(files, from_end=from_end)
+        if "-" in paths:
+            live.add_pipe(sys.stdin.fileno(), "-", "stdin")
+        live.run(stop)
+    matcher.close()
+
+
+# -- run -------------------------------------------------------------------------------------------
+
+RUN_QUIET_FLUSH_S = 0.2
+
+
+@cli.command(
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_interspersed_args": False,
+        "help_option_names": ["--help"],
+    }
+)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("--service", metavar="NAME", help="Service of its records (default: the program's name).")
+@click.option("--no-store", is_flag=True, help="Show and summarise only; store nothing.")
+@click.option("-q", "--quiet", is_flag=True, help="Show only the closing summary, not the output.")
+@click.option(
+    "--context", default=3, show_default=True, metavar="N", help="Lines shown around the first error."
+)
+@click.option("--json", "as_json", is_flag=True, help="Records as JSON lines; the summary as JSON on stderr.")
+@click.option(
+    "--format",
+    "fmt",
+    default="plain",
+    show_default=True,
+    metavar="NAME|auto",
+    help="Format of its output (auto: chosen from its first lines; see docs/formats).",
+)
+@_store_options
+def run(
+    command: tuple[str, ...],
+    service: str | None,
+    no_store: bool,
+    quiet: bool,
+    context: int,
+    as_json: bool,
+    fmt: str,
+    store_path: str | None,
+    config_path: str | None,
+) -> None:
+    """Run COMMAND, capturing its stdout and stderr as a live source: `loglens run -- make -j4`.
+
+    Shows the output like `tail`, stores it (service = the program's name, `stream` = stdout or
+    stderr), records the exit code and duration, and ends with a summary on stderr: errors and
+    warnings seen and the first error with its context. Exits with the command's exit code.
+    """
+    from loglens.analysis.run_report import RunReport
+    from loglens.live import LiveIngest
+    from loglens.record import Level, Record
+    from loglens.sources.command import start_command, strip_terminal_codes
+    from loglens.view import LivePrinter
+
+    config = load_config(config_path)
+    report = RunReport(list(command), context)
+    printer = None if quiet else LivePrinter(sys.stdout, use_colour(sys.stdout), as_json, backlog=None)
+
+    def on_records(records: list[Record]) -> None:
+        report(records)
+        if printer is not None:
+            printer(records)
+
+    with _live_store(store_path, config, no_store) as (ingestor, writer):
+        try:
+            running = start_command(list(command))
+        except LoglensError as exc:
+            click.echo(f"loglens: {exc}", err=True)
+            sys.exit(127)
+        name = service or running.name
+        # A command's two streams are shown as they come: an open event is closed after a short
+        # pause so that one stream's last event does not wait behind the other's.
+        settings = replace(config.follow, quiet_flush=min(config.follow.quiet_flush, RUN_QUIET_FLUSH_S))
+        live = LiveIngest(ingestor, writer, settings, on_records=on_records)
+        forced = None if fmt == "auto" else fmt
+        for stream, pipe in (("stdout", running.process.stdout), ("stderr", running.process.stderr)):
+            assert pipe is not None
+            fields = {"stream": stream}
+            live.add_pipe(pipe.fileno(), f"{name}:{stream}", name, fields, strip_terminal_codes, forced)
+        with _forward_signals(running.process):
+            live.run(threading.Event())  # until the command closes both streams
+            code, seconds = running.wait()
+        report.exit_code, report.seconds = code, seconds
+        now = time.time_ns()
+        live.store(
+            [
+                Record(
+                    ts=now,
+                    observed_ts=now,
+                    service=name,
+                    source=f"{name}:exit",
+                    message=f"{running.command_line} exited with code {code} after {seconds:.1f} s",
+                    raw=f"{running.command_line} exited with code {code} after {seconds:.1f} s",
+                    level=Level.ERROR if code else Level.INFO,
+                    fields={
+                        "stream": "exit",
+                        "exit_code": code,
+                        "duration_ms": round(seconds * 1000),
+                        "command": running.command_line,
+                    },
+                )
+            ]
+        )
+    if as_json:
+        click.echo(orjson.dumps(report.to_json()).decode(), err=True)
+    else:
+        click.echo(report.render(), err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _forward_signals(process: Any) -> Iterator[None]:
+    """While a wrapped command runs: SIGTERM is passed on to it; Ctrl-C reaches it from the terminal
+    by itself (same process group), so loglens only keeps reading — a second Ctrl-C kills it."""
+    interrupts = 0
+
+    def on_term(signum: int, frame: object) -> None:
+        process.send_signal(signum)
+
+    def on_int(signum: int, frame: object) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts > 1:
+            process.kill()
+
+    previous = {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, on_term),
+        signal.SIGINT: signal.signal(signal.SIGINT, on_int),
+    }
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 # -- logs ------------------------------------------------------------------------------------------

@@ -18,9 +18,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from loglens.analysis.metrics import MetricRule, parse_metrics
 from loglens.analysis.watch import WatchSettings, parse_analysis
-from loglens.errors import ConfigError
+from loglens.errors import ConfigError, LoglensError
 from loglens.formats.level import LevelRule, level_from_name
 from loglens.mining.drain import DEFAULT_MAX_TEMPLATES
+from loglens.query.timerange import parse_duration
+from loglens.sources.follow import FollowSettings
 from loglens.sources.lines import DEFAULT_MAX_LINE_BYTES
 from loglens.store.duckdb import COMPRESSIONS, DEFAULT_COMPRESSION, DEFAULT_MEMORY_LIMIT
 
@@ -61,6 +63,7 @@ class Config:
     max_templates: int = DEFAULT_MAX_TEMPLATES
     metrics: tuple[MetricRule, ...] = ()
     analysis: WatchSettings = field(default_factory=WatchSettings)
+    follow: FollowSettings = field(default_factory=FollowSettings)
 
     def rule_for(self, file_path: str, display: str) -> SourceRule | None:
         """The first `[[sources]]` entry matching a file, if any."""
@@ -171,6 +174,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
             raise ConfigError(f"{here}: invalid regex {entry['pattern']!r}: {exc}") from None
         level_rules.append(LevelRule(pattern, level))
 
+    follow = parse_follow(_table(data, "follow", where), max_line, where)
     metrics = parse_metrics(data.get("metrics", []), where)
     analysis = parse_analysis(_table(data, "analysis", where), where)
 
@@ -186,7 +190,28 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         max_templates=max_templates,
         metrics=metrics,
         analysis=analysis,
+        follow=follow,
     )
+
+
+_FOLLOW_SECONDS = ("poll_interval", "rotate_wait", "partial_timeout", "quiet_flush", "scan_interval")
+
+
+def parse_follow(table: dict[str, Any], max_line_bytes: int, where: str) -> FollowSettings:
+    """`[follow]`: how live sources are polled; times as seconds (0.25) or durations ("250ms")."""
+    values: dict[str, Any] = {"max_line_bytes": max_line_bytes}
+    for key, value in table.items():
+        if key not in _FOLLOW_SECONDS:
+            known = ", ".join(_FOLLOW_SECONDS)
+            raise ConfigError(f"{where}: [follow] has no setting {key!r}; known: {known}")
+        try:
+            seconds = float(value) if isinstance(value, int | float) else parse_duration(str(value)) / 1e9
+        except (ValueError, LoglensError):
+            seconds = -1.0
+        if isinstance(value, bool) or seconds < 0:
+            raise ConfigError(f'{where}: [follow] {key} must be a duration such as 0.5 or "500ms"')
+        values[key] = seconds
+    return FollowSettings(**values)
 
 
 def load_config(explicit: str | None = None) -> Config:

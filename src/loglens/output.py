@@ -15,6 +15,7 @@ import orjson
 
 from loglens.formats.timestamp import to_iso_ms
 from loglens.mining.dedup import DedupGroup
+from loglens.record import Record
 from loglens.store.base import StoredRecord
 
 RESET = "\x1b[0m"
@@ -104,3 +105,22 @@ def format_dedup_group(group: DedupGroup[StoredRecord], as_json: bool, colour: b
 def format_json(record: StoredRecord) -> str:
     """One `--json` line."""
     return orjson.dumps(record_json(record)).decode()
+
+
+def stored_view(record: Record) -> StoredRecord:
+    """A fresh record (not stored yet) in the shape the printers take."""
+    return StoredRecord(
+        id=record.id or 0,
+        ts=record.ts,
+        service=record.service,
+        host=record.host,
+        pid=record.pid,
+        level=record.level.label,
+        message=record.message,
+        raw=record.raw,
+        source=record.source,
+        template_id=record.template_id,
+        fields=record.fields,
+        parse_error=record.parse_error,
+        params=record.params,
+    )

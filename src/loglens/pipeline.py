@@ -104,8 +104,9 @@ Mark = tuple[int, str | None, Checkpoint | None]
 """One `put` of a staged batch: its record count, the file they come from, and the checkpoint they
 reach (None when the chunk ended inside an event, or for stdin)."""
 
-Item = tuple[Any, list[Mark], list[TemplateChange]]
-"""What the writer queue carries: a prepared batch (or None), its marks, template changes."""
+Item = tuple[Any, list[Mark], list[TemplateChange], threading.Event | None]
+"""What the writer queue carries: a prepared batch (or None), its marks, template changes, and an
+event to set once they are committed (None: commit when the store says)."""
 
 
 class StoreWriter:
@@ -177,10 +178,12 @@ class StoreWriter:
         batch: Sequence[Record],
         checkpoint: Checkpoint | None = None,
         templates: Sequence[TemplateChange] = (),
+        source: str | None = None,
     ) -> None:
         """Stages a batch (the checkpoint it reaches, the templates it made); blocks while the queue is full.
 
-        Re-raises a failure of the writer thread.
+        `source` is the file the records come from when no checkpoint says it (default: the one
+        given to `begin`). Re-raises a failure of the writer thread.
         """
         if self._error is not None:
             raise self._error
@@ -190,7 +193,7 @@ class StoreWriter:
             self._staged_rows += len(batch)
         if batch or checkpoint is not None:
             self._staged_marks.append(
-                (len(batch), checkpoint.path if checkpoint else self._source, checkpoint)
+                (len(batch), checkpoint.path if checkpoint else source or self._source, checkpoint)
             )
         self._staged_templates.extend(templates)  # the store keeps the newest text of each
         if self._staged_rows >= self._stage_records:
@@ -203,7 +206,23 @@ class StoreWriter:
         if not staged and not marks and not templates:
             return
         self._staged, self._staged_rows, self._staged_marks, self._staged_templates = [], 0, [], []
-        self._queue.put((self._store.combine(staged) if staged else None, marks, templates))
+        self._queue.put((self._store.combine(staged) if staged else None, marks, templates, None))
+
+    def commit(self) -> None:
+        """Commits everything put so far with its checkpoints; returns once it is on disk.
+
+        A live source calls this every second or so: the store would otherwise commit only at its
+        own boundaries (a full row group), and a crash must not lose more than the last moment.
+        """
+        if self._error is not None:
+            raise self._error
+        staged, marks, templates = self._staged, self._staged_marks, self._staged_templates
+        self._staged, self._staged_rows, self._staged_marks, self._staged_templates = [], 0, [], []
+        done = threading.Event()
+        self._queue.put((self._store.combine(staged) if staged else None, marks, templates, done))
+        done.wait()
+        if self._error is not None:
+            raise self._error
 
     def close(self) -> None:
         """Waits until everything put is committed; re-raises a failure of the writer."""
@@ -230,16 +249,24 @@ class StoreWriter:
             if item is None:
                 break
             if self._error is not None:
+                _release(item)
                 continue  # keep draining so producers never block on a dead writer
             try:
                 # Read the previous answer before sending this batch: neither pipe can fill up.
                 if mined is not None:
                     out.put(answered(mined))
-                if item[0] is not None:
-                    miner.submit(item[0])
+                    mined = None
+                if item[0] is None:
+                    out.put(item)
+                    continue
+                miner.submit(item[0])
                 mined = item
+                if item[3] is not None:  # its producer waits for the commit: no holding it back
+                    out.put(answered(mined))
+                    mined = None
             except BaseException as exc:
                 self._error = exc
+                _release(item)
         try:
             if self._error is None and mined is not None:
                 out.put(answered(mined))
@@ -253,19 +280,25 @@ class StoreWriter:
             if item is None:
                 break
             if self._error is not None:
+                _release(item)
                 continue  # keep draining so producers never block on a dead writer
             try:
                 self._write(*item)
             except BaseException as exc:
                 self._error = exc
+            finally:
+                _release(item)
         if self._error is None:
             try:
                 self._commit()
             except BaseException as exc:
                 self._error = exc
 
-    def _write(self, batch: Any, marks: list[Mark], templates: list[TemplateChange]) -> None:
-        """Appends one queued batch, committing at each of the store's boundaries it crosses."""
+    def _write(
+        self, batch: Any, marks: list[Mark], templates: list[TemplateChange], commit: threading.Event | None
+    ) -> None:
+        """Appends one queued batch, committing at each of the store's boundaries it crosses (and
+        after it, when the producer waits for that)."""
         store = self._store
         store.save_templates(templates)
         rows = len(batch) if batch is not None else 0
@@ -280,6 +313,8 @@ class StoreWriter:
             store.append(batch.slice(done))
             self._advance(pending, rows - done)
         self._advance(pending, 0)  # marks without records (a final checkpoint) apply now
+        if commit is not None:
+            self._commit()
 
     def _advance(self, pending: list[Mark], rows: int) -> None:
         """Moves the files' positions over the next `rows` records appended (marks popped as used)."""
@@ -318,11 +353,17 @@ class StoreWriter:
 
 def _with_templates(item: Item, result: tuple[Any, Any, list[TemplateChange]]) -> Item:
     """A queued item with the mining process' template ids, values and changes filled in."""
-    batch, marks, templates = item
+    batch, marks, templates, commit = item
     ids, params, changes = result
     batch = batch.set_column(batch.schema.get_field_index("template_id"), "template_id", ids)
     batch = batch.set_column(batch.schema.get_field_index("params"), "params", params)
-    return batch, marks, [*templates, *changes]
+    return batch, marks, [*templates, *changes], commit
+
+
+def _release(item: Item) -> None:
+    """Wakes a producer waiting for this item's commit (done, or failed: it re-raises the error)."""
+    if item[3] is not None:
+        item[3].set()
 
 
 class Ingestor:
@@ -354,6 +395,16 @@ class Ingestor:
         self._mining_process = mining_process
         self._miner: TemplateMiner | None = None  # in-process mining; None while a process mines
 
+    @property
+    def store(self) -> Store:
+        """The store records go to."""
+        return self._store
+
+    @property
+    def config(self) -> Config:
+        """Source rules, level rules and limits."""
+        return self._config
+
     # -- entry points ----------------------------------------------------------------------------
 
     def ingest_paths(self, paths: list[str], from_start: bool = False) -> IngestReport:
@@ -361,7 +412,7 @@ class Ingestor:
         started = time.monotonic()
         found, skipped = discover(paths)
         report = IngestReport(skipped=skipped)
-        process = self._start_mining(sum(_size_of(item) for item in found))
+        process = self.start_mining(sum(_size_of(item) for item in found))
         try:
             writer = StoreWriter(self._store, miner=process)
             try:
@@ -381,15 +432,15 @@ class Ingestor:
         started = time.monotonic()
         report = IngestReport()
         source = SourceReport(display)
-        process = self._start_mining(0)  # a pipe's size is unknown: in-process unless asked
+        process = self.start_mining(0)  # a pipe's size is unknown: in-process unless asked
         try:
             writer = StoreWriter(self._store, miner=process)
             try:
                 head = stream.read(DETECT_BYTES)
                 rule = self._config.rule_for(display, display)
-                fmt = self._choose_format(head, rule.format if rule else None)
+                fmt = self.choose_format(head, rule.format if rule else None)
                 service = (rule.service if rule else None) or service
-                ctx = self._context(display, service, rule, time.time_ns())
+                ctx = self.source_context(display, service, rule, time.time_ns())
                 with bulk_allocation() as self._tick:
                     self._pump(PrefixedStream(head, stream), 0, fmt, ctx, writer, source, None)
             except OSError as exc:
@@ -421,9 +472,9 @@ class Ingestor:
         with opened.stream:
             source.resumed_at = opened.start_offset
             rule = self._config.rule_for(str(found.path), found.display)
-            fmt = self._choose_format(opened.head, rule.format if rule else None)
+            fmt = self.choose_format(opened.head, rule.format if rule else None)
             service = (rule.service if rule else None) or service_from_path(found.display)
-            ctx = self._context(found.display, service, rule, opened.mtime_ns)
+            ctx = self.source_context(found.display, service, rule, opened.mtime_ns)
             try:
                 self._pump(
                     opened.stream,
@@ -439,14 +490,14 @@ class Ingestor:
                 source.error = f"stopped reading after {source.bytes} bytes: {exc}"
         return source
 
-    def _choose_format(self, head: bytes, forced: str | None) -> LogFormat:
+    def choose_format(self, head: bytes, forced: str | None) -> LogFormat:
         if forced:
             return format_by_name(forced)
         cut = head.rfind(b"\n")
         lines, _ = decode_lines(head[:cut] if cut > 0 else head)
         return detect_format(lines, self._formats, self._fallback).fmt
 
-    def _context(
+    def source_context(
         self, display: str, service: str, rule: SourceRule | None, reference_ns: int
     ) -> SourceContext:
         tz = (rule.timezone if rule else None) or self._config.timezone
@@ -502,17 +553,17 @@ class Ingestor:
                     checkpoint = make_checkpoint(chunk.end_offset - framer.pending_bytes())
                 self._account(source, records, chunk.end_offset - accounted)
                 accounted = chunk.end_offset
-                writer.put(records, checkpoint, self._mine(records))
+                writer.put(records, checkpoint, self.mine(records))
                 self._tick()
         finally:
             # Whatever was read before an error is still stored, and the checkpoint says how far.
             records = unseen(parse(framer.flush(), ctx))
             self._account(source, records, reader.consumed - accounted)
             final = make_checkpoint(reader.consumed) if make_checkpoint and reader.consumed > start else None
-            writer.put(records, final, self._mine(records))
+            writer.put(records, final, self.mine(records))
             source.truncated = reader.truncated + framer.dropped_lines
 
-    def _start_mining(self, input_bytes: int) -> MinerProcess | None:
+    def start_mining(self, input_bytes: int) -> MinerProcess | None:
         """Mining continues from the stored templates (ids stay the same across runs): in a process of
         its own for a bulk load (see mining/worker.py), else here as records are parsed."""
         use_process = self._mining_process
@@ -526,7 +577,7 @@ class Ingestor:
         self._miner = TemplateMiner.from_changes(templates, cap)
         return None
 
-    def _mine(self, records: list[Record]) -> list[TemplateChange]:
+    def mine(self, records: list[Record]) -> list[TemplateChange]:
         """Gives each record its template id and values; returns the templates this made or changed."""
         if not records or self._miner is None:
             return []  # a mining process labels them in the writer

@@ -34,6 +34,8 @@ _EXCEPTION_LINE = re.compile(
     r"[A-Za-z_$][\w.$]*(?:Error|Exception|Exit|Interrupt|Throwable|Failure|Warning)(?::|$)"
     r"|(?:[a-z_][\w$]*\.){2,}[A-Z][\w$]*(?::\s|$)"
 ).match
+# A compiler's quoted source line (`12 |     let x = 5;`, rustc and gcc): part of the diagnostic above.
+_SOURCE_GUTTER = re.compile(r"\d{1,6} +\|").match
 # A level token: bracketed in any case (`[error]`, `<warn>`, `(INFO)`), all capitals (`ERROR`, `W`),
 # or any case with a colon (`error:`, `Warning:`). A capitalised word without a colon (`Error
 # connecting…`) is the message's first word, not a level.
@@ -86,7 +88,8 @@ def learn_columns(lines: list[str]) -> HeaderColumns | None:
 class PlainTextFormat:
     """Free text: an event is a line plus the continuation lines (indented, trace-like, blank) after it.
 
-    sniff is False on a continuation line: empty or blank, starting with whitespace, `at `,
+    sniff is False on a continuation line: empty or blank, starting with whitespace, a compiler's
+    quoted source line (`12 |     let x = 5;`), `at `,
     `Caused by:`, `Suppressed:`, `...` (`... 12 more`), `Traceback (most recent call last):`, a Python
     chaining phrase, a closing bracket (the tail of a pretty-printed JSON/dict dump), or an exception
     line (`ValueError: bad`, `a.b.SomeClass: text`); True on every other line.
@@ -95,8 +98,8 @@ class PlainTextFormat:
     time), then an optional level token (`ERROR`, `[error]`, `<warn>`, `W`, `error:`; a single capital
     letter only after a timestamp, so that "I think…" keeps its "I"), else a level the line states in
     its first 80 characters (`[Warning]`, `# WARNING`), else the level the classifier guesses from the
-    message. The message is the rest of the first line; continuation lines go to
-    `fields["stack"]`.
+    message. The message is the rest of the first line (for an event that is a bare Python
+    traceback, its closing exception line); continuation lines go to `fields["stack"]`.
     """
 
     name: ClassVar[str] = "plain"
@@ -116,6 +119,8 @@ class PlainTextFormat:
         if not c or c in " \t\r\f\v}])":
             return False
         if c in "aCS.TD" and line.startswith(_CONTINUATION_STARTS):
+            return False
+        if c.isdigit() and _SOURCE_GUTTER(line) is not None:
             return False
         return _EXCEPTION_LINE(line) is None
 
@@ -170,6 +175,11 @@ class PlainTextFormat:
                 stack = event[nl + 1 :]
                 if stack.strip():
                     fields = {"stack": stack}
+                if header.startswith("Traceback (most recent call last)"):
+                    # An uncaught Python exception: what went wrong is its last line.
+                    last = event[event.rfind("\n") + 1 :].strip()
+                    if last and _EXCEPTION_LINE(last) is not None:
+                        message = last
             append(Record(ts, observed, service, source, message, event, level, host, None, fields))
         return out
 

@@ -15,19 +15,23 @@ from loglens.formats.timestamp import TimestampParser
 from loglens.query.language import CompiledQuery
 
 _UNITS_NS = {"s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9, "w": 7 * 86400 * 10**9}
-_DURATION = re.compile(r"^(?:now\s*-\s*)?(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|days|w|week|weeks)$", re.I)
+_DURATION = re.compile(
+    r"^(?:now\s*-\s*)?(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|hr|d|day|days|w|week|weeks)$", re.I
+)
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NO_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}$")
 
 
 def parse_duration(text: str) -> int:
-    """A duration (`90s`, `5m`, `1h`, `2d`, `1w`) in nanoseconds; raises QueryError otherwise."""
+    """A duration (`250ms`, `90s`, `5m`, `1h`, `2d`, `1w`) in nanoseconds; raises QueryError otherwise."""
     match = _DURATION.match(text.strip())
     if match is None or text.strip().lower().startswith("now"):
         raise QueryError(
             f"cannot read the duration {text!r}: use a number and a unit, such as 30s, 5m, 1h or 2d"
         )
-    return int(float(match.group(1)) * _UNITS_NS[match.group(2).lower()[0]])
+    unit = match.group(2).lower()
+    scale = 10**6 if unit == "ms" else _UNITS_NS[unit[0]]
+    return int(float(match.group(1)) * scale)
 
 
 def format_duration(ns: int) -> str:

@@ -119,6 +119,8 @@ class Checkpoint:
     fingerprint: str
     fingerprint_len: int
     skip: int = 0
+    committed_ns: int = 0
+    """When it was committed (ns since the epoch; 0 when not known): copies made since are unread."""
 
 
 @dataclass(frozen=True, slots=True)

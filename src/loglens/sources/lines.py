@@ -53,71 +53,72 @@ def decode_lines(data: bytes) -> tuple[list[str], bool]:
     return text.split("\n"), exact
 
 
-class LineReader:
-    """Iterates a binary stream as `LineChunk`s, starting at `start_offset` (already positioned).
+class LineSplitter:
+    """Bytes in, complete lines out: holds a partial last line until its newline, cuts over-long lines.
 
-    A final line without a newline is returned at end of input: a one-shot ingest should not leave
-    the last line of a file unread. Lines over `max_line_bytes` are cut and marked; `truncated` counts them.
+    One splitter serves a one-shot read (`LineReader`, which takes the partial line at end of input)
+    and a live follow (which holds it until its newline arrives or a timeout says it never will).
+    `consumed` is the stream offset just past the last line handed out; `truncated` counts cut lines.
     """
 
-    def __init__(
-        self,
-        stream: ByteStream,
-        start_offset: int = 0,
-        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    ) -> None:
-        self._stream = stream
-        self._offset = start_offset
-        self._max = max_line_bytes
-        self._chunk = chunk_bytes
-        self.truncated = 0
-        self.consumed = start_offset  # stream offset just past the last line handed out
+    __slots__ = ("_carry", "_dropped", "_max", "consumed", "truncated")
 
-    def __iter__(self) -> Iterator[LineChunk]:
-        read = self._stream.read
+    def __init__(self, start_offset: int = 0, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self._max = max_line_bytes
+        self._carry = b""
+        self._dropped = 0  # bytes thrown away from the over-long line in progress (0: not in one)
+        self.consumed = start_offset
+        self.truncated = 0
+
+    @property
+    def held(self) -> int:
+        """Bytes read past `consumed` and not handed out yet (a line still waiting for its newline)."""
+        return len(self._carry) + self._dropped
+
+    def feed(self, chunk: bytes) -> list[LineChunk]:
+        """The lines `chunk` completes (none, one chunk, or two when it ends an over-long line)."""
+        out: list[LineChunk] = []
         max_line = self._max
-        carry = b""
-        dropped = 0  # bytes thrown away from the over-long line in progress (0: not in one)
-        consumed = self._offset
-        while True:
-            chunk = read(self._chunk)
-            if not chunk:
-                break
-            if dropped:
-                newline = chunk.find(b"\n")
-                if newline < 0:
-                    dropped += len(chunk)
-                    continue
-                dropped += newline
-                line = self._cut(carry, dropped)
-                consumed += len(carry) + dropped + 1
-                carry, dropped = b"", 0
-                self.consumed = consumed
-                yield LineChunk([line], consumed, False)
-                chunk = chunk[newline + 1 :]
-            data = carry + chunk if carry else chunk
-            last = data.rfind(b"\n")
-            if last < 0:
-                carry = data
-            else:
-                complete = data[:last]
-                carry = data[last + 1 :]
-                lines, exact = decode_lines(complete)
-                if last > max_line:
-                    lines, cut = self._cut_long(lines)
-                    exact = exact and not cut
-                consumed += last + 1
-                self.consumed = consumed
-                yield LineChunk(lines, consumed, exact)
-            if len(carry) > max_line:
-                dropped = len(carry) - max_line
-                carry = carry[:max_line]
-        if carry or dropped:
-            tail = [self._cut(carry, dropped)] if dropped else decode_lines(carry)[0]
-            consumed += len(carry) + dropped
-            self.consumed = consumed
-            yield LineChunk(tail, consumed, False)
+        if self._dropped:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                self._dropped += len(chunk)
+                return out
+            self._dropped += newline
+            line = self._cut(self._carry, self._dropped)
+            self.consumed += len(self._carry) + self._dropped + 1
+            self._carry, self._dropped = b"", 0
+            out.append(LineChunk([line], self.consumed, False))
+            chunk = chunk[newline + 1 :]
+        data = self._carry + chunk if self._carry else chunk
+        last = data.rfind(b"\n")
+        if last < 0:
+            self._carry = data
+        else:
+            self._carry = data[last + 1 :]
+            lines, exact = decode_lines(data[:last])
+            if last > max_line:
+                lines, cut = self._cut_long(lines)
+                exact = exact and not cut
+            self.consumed += last + 1
+            out.append(LineChunk(lines, self.consumed, exact))
+        if len(self._carry) > max_line:
+            self._dropped = len(self._carry) - max_line
+            self._carry = self._carry[:max_line]
+        return out
+
+    def finish(self) -> LineChunk | None:
+        """The held partial line as a line of its own (end of input, or waited for long enough)."""
+        carry, dropped = self._carry, self._dropped
+        if not carry and not dropped:
+            return None
+        if dropped:
+            lines, exact = [self._cut(carry, dropped)], False
+        else:
+            lines, exact = decode_lines(carry)
+        self.consumed += len(carry) + dropped
+        self._carry, self._dropped = b"", 0
+        return LineChunk(lines, self.consumed, exact)
 
     def _cut(self, head: bytes, dropped: int) -> str:
         self.truncated += 1
@@ -136,3 +137,40 @@ class LineReader:
                 line = line[:max_line] + TRUNCATION_MARK.format(dropped)
             out.append(line)
         return out, True
+
+
+class LineReader:
+    """Iterates a binary stream as `LineChunk`s, starting at `start_offset` (already positioned).
+
+    A final line without a newline is returned at end of input: a one-shot ingest should not leave
+    the last line of a file unread. Lines over `max_line_bytes` are cut and marked; `truncated` counts them.
+    """
+
+    def __init__(
+        self,
+        stream: ByteStream,
+        start_offset: int = 0,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    ) -> None:
+        self._stream = stream
+        self._chunk = chunk_bytes
+        self._splitter = LineSplitter(start_offset, max_line_bytes)
+
+    @property
+    def consumed(self) -> int:
+        """Stream offset just past the last line handed out."""
+        return self._splitter.consumed
+
+    @property
+    def truncated(self) -> int:
+        """Lines cut because they were over the limit."""
+        return self._splitter.truncated
+
+    def __iter__(self) -> Iterator[LineChunk]:
+        read, size, splitter = self._stream.read, self._chunk, self._splitter
+        while chunk := read(size):
+            yield from splitter.feed(chunk)
+        tail = splitter.finish()
+        if tail is not None:
+            yield tail

@@ -6,6 +6,7 @@ or, later, the daemon) owns a store at a time. `memory_limit` keeps a long inges
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -350,16 +351,19 @@ class DuckDBStore:
         try:
             if self._uncommitted:
                 con.execute(_TEMPLATE_STATS, [self._next_id - self._uncommitted])
+            committed_ns = time.time_ns()
             for checkpoint in checkpoints:
                 con.execute(
                     'INSERT OR REPLACE INTO checkpoints (path, inode, "offset", fingerprint, '
-                    "fingerprint_len, updated_at, skip_records) VALUES (?, ?, ?, ?, ?, now(), ?)",
+                    "fingerprint_len, updated_at, skip_records) "
+                    "VALUES (?, ?, ?, ?, ?, make_timestamp_ns(?), ?)",
                     [
                         checkpoint.path,
                         checkpoint.inode,
                         checkpoint.offset,
                         checkpoint.fingerprint,
                         checkpoint.fingerprint_len,
+                        committed_ns,
                         checkpoint.skip,
                     ],
                 )
@@ -418,15 +422,17 @@ class DuckDBStore:
         row = (
             self._con.cursor()
             .execute(
-                'SELECT path, inode, "offset", fingerprint, fingerprint_len, skip_records FROM checkpoints '
-                "WHERE path = ?",
+                'SELECT path, inode, "offset", fingerprint, fingerprint_len, skip_records, '
+                "epoch_ns(updated_at) FROM checkpoints WHERE path = ?",
                 [path],
             )
             .fetchone()
         )
         if row is None:
             return None
-        return Checkpoint(str(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4]), int(row[5]))
+        return Checkpoint(
+            str(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4]), int(row[5]), int(row[6] or 0)
+        )
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -1,0 +1,381 @@
+"""Live ingest: following files and pipes as they are written, into the store and onto a screen.
+
+One loop polls every source (files through rotation, pipes as data arrives), frames and parses what
+they gave, mines templates, and hands the records to the single store writer and to an optional
+callback (`loglens tail` prints them). It commits every `commit_interval` seconds, with the
+checkpoint of each file, so a crash — kill -9 included — re-reads exactly what was not committed.
+
+A source's format is chosen from its first lines: up to `DETECT_LINES` of them, or what came within
+`detect_wait` seconds, are held (bounded) before detection. An open multi-line event is closed when
+the next one starts, when its file ends, or after `quiet_flush` seconds without new lines. On stop,
+a file's open event is left unread (its checkpoint stops before it, so a restart reads it whole); a
+pipe's is taken, since nothing could read it again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from loglens.formats.base import LogFormat, SourceContext
+from loglens.formats.multiline import EventFramer
+from loglens.pipeline import Ingestor, StoreWriter
+from loglens.record import Record
+from loglens.sources.file import Checkpoint, service_from_path
+from loglens.sources.follow import FileChunk, FollowedPaths, FollowSettings, OpenLogFile, TailedFile
+from loglens.sources.lines import LineChunk
+from loglens.sources.pipe import PipeSource, wait_readable
+
+DETECT_LINES = 50
+DETECT_WAIT_S = 0.5
+COMMIT_INTERVAL_S = 1.0
+
+RecordsCallback = Callable[[list[Record]], None]
+NoticeCallback = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class LiveStats:
+    """What a live run has read so far."""
+
+    records: int = 0
+    bytes: int = 0
+    parse_errors: int = 0
+    commits: int = 0
+    lost: list[str] = field(default_factory=list)
+
+
+class _Parsing:
+    """One source's way from lines to records: its format (chosen from its first lines), framer and
+    context, and how many events at its resume point are stored already."""
+
+    __slots__ = ("ctx", "extra", "fmt", "framer", "held", "held_exact", "held_since", "last_fed", "skip")
+
+    def __init__(self, ctx: SourceContext, extra: dict[str, Any] | None, skip: int = 0) -> None:
+        self.ctx = ctx
+        self.extra = extra
+        self.fmt: LogFormat | None = None
+        self.framer: EventFramer | None = None
+        self.held: list[str] = []  # lines waiting for format detection
+        self.held_exact = True
+        self.held_since = 0.0
+        self.last_fed = 0.0
+        self.skip = skip
+
+    def pending_bytes(self) -> int:
+        """Bytes of input read but not turned into records yet (held for detection or an open event)."""
+        framer = self.framer.pending_bytes() if self.framer is not None else 0
+        return framer + sum(len(line.encode()) + 1 for line in self.held)
+
+
+class LiveIngest:
+    """Follows sources until stopped (or, with only pipes, until they all end).
+
+    Args:
+        ingestor: format choice, contexts and template mining (shared with one-shot ingest).
+        writer: the store writer, or None to read without storing (`tail --no-store`).
+        settings: polling, rotation and timeout settings.
+        on_records: called with each batch of new records, in source order.
+        on_notice: called with a sentence on what the sources do (where a file starts, rotations).
+        on_warning: called with a sentence when something could not be read (a rotated file gone).
+        on_caught_up: called once, when every source has been read to the end of what it holds.
+    """
+
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        writer: StoreWriter | None,
+        settings: FollowSettings | None = None,
+        on_records: RecordsCallback | None = None,
+        on_notice: NoticeCallback | None = None,
+        on_warning: NoticeCallback | None = None,
+        on_caught_up: Callable[[], None] | None = None,
+        commit_interval: float = COMMIT_INTERVAL_S,
+    ) -> None:
+        self._ingestor = ingestor
+        self._writer = writer
+        self._settings = settings or FollowSettings()
+        self._on_records = on_records
+        self._on_notice = on_notice
+        self._on_warning = on_warning
+        self._on_caught_up = on_caught_up
+        self._commit_interval = commit_interval
+        self._paths: FollowedPaths | None = None
+        self._from_end = False
+        self._files: list[tuple[TailedFile, _Parsing]] = []
+        self._last_file: dict[str, OpenLogFile] = {}
+        self._pipes: list[tuple[PipeSource, _Parsing]] = []
+        self._dirty = False
+        self.stats = LiveStats()
+
+    # -- sources -----------------------------------------------------------------------------------
+
+    def follow_paths(self, patterns: list[str], from_end: bool = False) -> None:
+        """Follows files, globs and folders; names that appear later are picked up from their start.
+
+        `from_end`: files found now with no checkpoint are read from their end (`tail -f`), not whole.
+        """
+        self._paths = FollowedPaths(list(patterns))
+        self._from_end = from_end
+        self._scan(first=True)
+        self.commit()  # each name's identity is on disk before anything can rotate it away
+        for tailed, _ in self._files:
+            self._tell(tailed)
+
+    def add_pipe(
+        self,
+        fd: int,
+        display: str,
+        service: str,
+        fields: dict[str, Any] | None = None,
+        clean: Callable[[str], str] | None = None,
+        fmt: str | None = None,
+    ) -> PipeSource:
+        """Follows a pipe until its writer closes it; `fields` are added to each of its records,
+        `clean` is applied to each line, and `fmt` names its format (else chosen from its lines)."""
+        pipe = PipeSource(
+            fd,
+            display,
+            self._settings.read_bytes,
+            self._settings.partial_timeout,
+            self._settings.max_line_bytes,
+            clean,
+        )
+        rule = self._ingestor.config.rule_for(display, display)
+        service = (rule.service if rule else None) or service
+        ctx = self._ingestor.source_context(display, service, rule, time.time_ns())
+        parsing = _Parsing(ctx, fields)
+        forced = (rule.format if rule else None) or fmt
+        if forced:
+            self._set_format(parsing, self._ingestor.choose_format(b"", forced))
+        self._pipes.append((pipe, parsing))
+        return pipe
+
+    def _scan(self, first: bool = False) -> None:
+        if self._paths is None:
+            return
+        store = self._ingestor.store
+        for path, display in self._paths.scan():
+            tailed = TailedFile(path, display, self._settings)
+            previous = store.checkpoint(tailed.key) if self._writer is not None else None
+            resumed = tailed.start(previous, from_end=first and self._from_end)
+            if resumed.lost is not None:
+                self.stats.lost.append(f"{display}: {resumed.lost}")
+                if self._on_warning is not None:
+                    self._on_warning(f"{display}: {resumed.lost}")
+            rule = self._ingestor.config.rule_for(str(path), display)
+            service = (rule.service if rule else None) or service_from_path(display)
+            ctx = self._ingestor.source_context(display, service, rule, time.time_ns())
+            parsing = _Parsing(ctx, None, resumed.skip)
+            if rule is not None and rule.format:
+                self._set_format(parsing, self._ingestor.choose_format(b"", rule.format))
+            start = tailed.first
+            if start is not None and self._writer is not None:
+                mark = start.checkpoint(tailed.key, start.start_offset)
+                self._writer.put([], replace(mark, skip=resumed.skip))
+                self._last_file[tailed.key] = start
+                self._dirty = True
+            self._files.append((tailed, parsing))
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Polls until `stop` is set (or every pipe has ended, when there are no files)."""
+        settings = self._settings
+        next_scan = time.monotonic() + settings.scan_interval
+        last_commit = time.monotonic()
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now >= next_scan:
+                    self._scan()
+                    next_scan = now + settings.scan_interval
+                busy = self._poll_files(now)
+                busy = self._poll_pipes(now) or busy
+                self._tick(now)
+                retired = any(tailed.retired for tailed, _ in self._files)
+                if retired or (self._dirty and now - last_commit >= self._commit_interval):
+                    self.commit()
+                    last_commit = now
+                if self._paths is None and all(pipe.done for pipe, _ in self._pipes):
+                    break
+                if not busy and self._on_caught_up is not None and not self._holding():
+                    self._on_caught_up()
+                    self._on_caught_up = None
+                if not busy:
+                    open_pipes = [pipe.fd for pipe, _ in self._pipes if not pipe.done]
+                    wait_readable(open_pipes, 0 if stop.is_set() else settings.poll_interval)
+        finally:
+            for _, parsing in self._pipes:
+                self._emit(parsing, self._flush(parsing), None, None)
+            self.commit()
+            if self._on_caught_up is not None:
+                self._on_caught_up()
+            for tailed, _ in self._files:
+                tailed.close()
+
+    def _holding(self) -> bool:
+        """True while a source holds lines back for format detection."""
+        return any(parsing.held for _, parsing in [*self._files, *self._pipes])
+
+    def store(self, records: list[Record]) -> None:
+        """Stores records made here rather than read (a wrapped command's exit, say)."""
+        if self._writer is not None and records:
+            self._writer.put(records, None, self._ingestor.mine(records))
+            self._dirty = True
+
+    def commit(self) -> None:
+        """Makes everything read so far durable, then lets go of files read to their end."""
+        if self._writer is not None and self._dirty:
+            self._writer.commit()
+            self.stats.commits += 1
+        self._dirty = False
+        for tailed, _ in self._files:
+            tailed.release()
+
+    def _poll_files(self, now: float) -> bool:
+        busy = False
+        for tailed, parsing in self._files:
+            for chunk in tailed.poll(now):
+                busy = True
+                self._take_file_chunk(tailed, parsing, chunk, now)
+            self._tell(tailed)
+        return busy
+
+    def _tell(self, tailed: TailedFile) -> None:
+        if tailed.notes and self._on_notice is not None:
+            for note in tailed.notes:
+                self._on_notice(note)
+        tailed.notes.clear()
+
+    def _poll_pipes(self, now: float) -> bool:
+        busy = False
+        for pipe, parsing in self._pipes:
+            was_done = pipe.done
+            chunks = pipe.poll(now)
+            if chunks and len(self._pipes) > 1:
+                # Another stream of the same command moved on: what the others hold came before.
+                for _, other in self._pipes:
+                    if other is not parsing:
+                        self._emit(other, self._flush(other), None, None)
+            for line_chunk in chunks:
+                busy = True
+                self._take_lines(parsing, line_chunk, now)
+            if pipe.done and not was_done:
+                self._emit(parsing, self._flush(parsing), None, None)
+        return busy
+
+    def _take_file_chunk(self, tailed: TailedFile, parsing: _Parsing, chunk: FileChunk, now: float) -> None:
+        key = tailed.key
+        if self._last_file.get(key) is not chunk.file:
+            # The name's next file begins. A file read from its start follows one that ended (its
+            # open event is complete); a copytruncate copy continues the same text from an offset.
+            opened = chunk.file
+            if opened.start_offset == 0:
+                self._emit(parsing, self._flush(parsing), None, key)
+            if self._writer is not None:
+                mark = opened.checkpoint(key, max(opened.start_offset - parsing.pending_bytes(), 0))
+                self._writer.put([], mark)
+            self._last_file[key] = opened
+        self.stats.bytes += _chunk_bytes(chunk.lines)
+        records = self._parse(parsing, chunk.lines, chunk.exact, now)
+        if chunk.ends_file:
+            records.extend(self._flush(parsing))
+        checkpoint = None
+        if chunk.exact and parsing.held_exact and parsing.fmt is not None:
+            checkpoint = chunk.file.checkpoint(key, chunk.end_offset - parsing.pending_bytes())
+        self._emit(parsing, records, checkpoint, key)
+
+    def _take_lines(self, parsing: _Parsing, chunk: LineChunk, now: float) -> None:
+        self.stats.bytes += _chunk_bytes(chunk.lines)
+        self._emit(parsing, self._parse(parsing, chunk.lines, chunk.exact, now), None, None)
+
+    def _tick(self, now: float) -> None:
+        """Time-driven closes: detection after `detect_wait`, an open event after `quiet_flush`."""
+        quiet = self._settings.quiet_flush
+        for tailed, parsing in self._files:
+            if self._due(parsing, now, quiet):
+                records = self._flush(parsing)
+                # Nothing is held any more: the checkpoint is where the file's lines end.
+                last = self._last_file.get(tailed.key)
+                checkpoint = last.checkpoint(tailed.key, last.splitter.consumed) if last else None
+                self._emit(parsing, records, checkpoint, tailed.key)
+        for _, parsing in self._pipes:
+            if self._due(parsing, now, quiet):
+                self._emit(parsing, self._flush(parsing), None, None)
+
+    @staticmethod
+    def _due(parsing: _Parsing, now: float, quiet: float) -> bool:
+        if parsing.held:
+            return now - parsing.held_since >= DETECT_WAIT_S
+        framer = parsing.framer
+        return framer is not None and framer.pending_bytes() > 0 and now - parsing.last_fed >= quiet
+
+    # -- lines → records ---------------------------------------------------------------------------
+
+    def _parse(self, parsing: _Parsing, lines: list[str], exact: bool, now: float) -> list[Record]:
+        if not lines:
+            return []
+        parsing.last_fed = now
+        if parsing.fmt is None:
+            if not parsing.held:
+                parsing.held_since = now
+            parsing.held.extend(lines)
+            parsing.held_exact = parsing.held_exact and exact
+            if len(parsing.held) < DETECT_LINES:
+                return []
+            return self._detect(parsing)
+        return self._events(parsing, parsing.framer.feed(lines) if parsing.framer else [])
+
+    def _detect(self, parsing: _Parsing) -> list[Record]:
+        """Chooses the format from the held lines and parses them."""
+        sample = "\n".join(parsing.held[:200]).encode()
+        self._set_format(parsing, self._ingestor.choose_format(sample, None))
+        held, parsing.held, parsing.held_exact = parsing.held, [], True
+        return self._events(parsing, parsing.framer.feed(held) if parsing.framer else [])
+
+    def _set_format(self, parsing: _Parsing, fmt: LogFormat) -> None:
+        parsing.fmt = fmt
+        parsing.framer = EventFramer(fmt, parsing.ctx.max_event_bytes)
+
+    def _flush(self, parsing: _Parsing) -> list[Record]:
+        """Closes what a source holds: detection on what came, and its open multi-line event."""
+        records = self._detect(parsing) if parsing.held else []
+        if parsing.framer is not None:
+            records.extend(self._events(parsing, parsing.framer.flush()))
+        return records
+
+    def _events(self, parsing: _Parsing, events: list[str]) -> list[Record]:
+        if not events or parsing.fmt is None:
+            return []
+        parsing.ctx.observed_ns = time.time_ns()
+        records = parsing.fmt.parse(events, parsing.ctx)
+        if parsing.skip:
+            dropped = min(parsing.skip, len(records))
+            parsing.skip -= dropped
+            records = records[dropped:]
+        if parsing.extra:
+            for record in records:
+                record.fields = {**record.fields, **parsing.extra} if record.fields else dict(parsing.extra)
+        return records
+
+    def _emit(
+        self, parsing: _Parsing, records: list[Record], checkpoint: Checkpoint | None, key: str | None
+    ) -> None:
+        if not records and checkpoint is None:
+            return
+        self.stats.records += len(records)
+        self.stats.parse_errors += sum(1 for r in records if r.parse_error is not None)
+        if self._writer is not None:
+            templates = self._ingestor.mine(records)
+            self._writer.put(records, checkpoint, templates, source=key)
+            self._dirty = True
+        if records and self._on_records is not None:
+            self._on_records(records)
+
+
+def _chunk_bytes(lines: list[str]) -> int:
+    return sum(len(line) + 1 for line in lines)
