@@ -125,8 +125,10 @@ class TestLogs:
             for x in LoglensCli.run("logs", "--store", str(path), "--dedupe", "--json").stdout.splitlines()
         ]
         assert [r["count"] for r in rows] == [5, 1]
-        tight = LoglensCli.run("logs", "--store", str(path), "--dedupe", "--window", "500ms", check=False)
-        assert tight.returncode == 1 and "duration" in tight.stderr
+        tight = LoglensCli.run("logs", "--store", str(path), "--dedupe", "--window", "500ms")
+        assert len(tight.stdout.splitlines()) == 6  # repeats 1 s apart: none within half a second
+        bad = LoglensCli.run("logs", "--store", str(path), "--dedupe", "--window", "5 parsecs", check=False)
+        assert bad.returncode == 1 and "duration" in bad.stderr
 
     def test_patterns(self, store: Path) -> None:
         """`patterns --json` lists templates with count, share, trend, level, first/last and a sample."""

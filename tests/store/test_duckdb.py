@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import duckdb
@@ -60,7 +61,9 @@ class TestDuckDBStore:
         store = DuckDBStore(tmp_path / "s.duckdb")
         store.write([make_record(0)], Checkpoint("/a.log", 5, 100, "ff", 10))
         store.write([], Checkpoint("/a.log", 5, 200, "ff", 10, skip=3))
-        assert store.checkpoint("/a.log") == Checkpoint("/a.log", 5, 200, "ff", 10, skip=3)
+        saved = store.checkpoint("/a.log")
+        assert saved == Checkpoint("/a.log", 5, 200, "ff", 10, skip=3)
+        assert saved is not None and abs(saved.committed_ns - time.time_ns()) < 60 * 10**9
         assert store.checkpoint("/b.log") is None
         store.close()
 

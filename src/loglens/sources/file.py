@@ -12,7 +12,7 @@ import gzip
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -119,7 +119,7 @@ class Checkpoint:
     fingerprint: str
     fingerprint_len: int
     skip: int = 0
-    committed_ns: int = 0
+    committed_ns: int = field(default=0, compare=False)
     """When it was committed (ns since the epoch; 0 when not known): copies made since are unread."""
 
 
