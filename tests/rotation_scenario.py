@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,7 +65,9 @@ def _event(seq: int, rng: random.Random, multiline_share: float) -> str:
     ms = seq % 1000
     second = (seq // 1000) % 60
     minute = (seq // 60000) % 60
-    header = f"2026-11-27T10:{minute:02d}:{second:02d}.{ms:03d}Z INFO seq={seq:07d} {'x' * rng.randint(0, 160)}"
+    header = (
+        f"2026-11-27T10:{minute:02d}:{second:02d}.{ms:03d}Z INFO seq={seq:07d} {'x' * rng.randint(0, 160)}"
+    )
     if rng.random() < multiline_share:
         return (
             header.replace(" INFO ", " ERROR ", 1)
@@ -112,7 +115,9 @@ class _Writer(threading.Thread):
 def _shift(path: Path) -> None:
     """app.log.N → app.log.N+1, newest last, so that app.log.1 is free."""
     numbered = sorted(
-        (int(p.name.rsplit(".", 1)[1]), p) for p in path.parent.glob(path.name + ".*") if p.suffix[1:].isdigit()
+        (int(p.name.rsplit(".", 1)[1]), p)
+        for p in path.parent.glob(path.name + ".*")
+        if p.suffix[1:].isdigit()
     )
     for n, p in reversed(numbered):
         p.rename(path.parent / f"{path.name}.{n + 1}")
@@ -147,10 +152,14 @@ def _open_files(pid: int) -> list[str]:
     return out
 
 
-def _wait_for(condition: object, timeout: float) -> bool:
+def _holds_deleted(pid: int) -> bool:
+    return any(name.endswith("(deleted)") for name in _open_files(pid))
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return True
         time.sleep(0.02)
     return False
@@ -193,7 +202,9 @@ class _Follower:
 
 def _is_notice(line: str) -> bool:
     """A verbose note of the follower (where it starts, rotations), not a problem."""
-    return line.startswith("loglens: ") and ("following " in line or " rotated: " in line or " truncated " in line)
+    return line.startswith("loglens: ") and (
+        "following " in line or " rotated: " in line or " truncated " in line
+    )
 
 
 def run_torture(workdir: Path, settings: TortureSettings) -> TortureResult:
@@ -227,7 +238,7 @@ def run_torture(workdir: Path, settings: TortureSettings) -> TortureResult:
             next_rotation = time.monotonic() + rng.uniform(*settings.rotate_every)
         if time.monotonic() >= next_kill:
             if settings.mode == "delete":
-                let_go = _wait_for(lambda: not any(f.endswith("(deleted)") for f in _open_files(pid)), 15)
+                let_go = _wait_for(lambda pid=pid: not _holds_deleted(pid), 15)
                 assert let_go, "the follower kept a deleted file open for 15 s"
             follower.kill()
             result.kills += 1

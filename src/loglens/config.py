@@ -7,6 +7,7 @@ contract in DESIGN.md: `--config`, `$LOGLENS_CONFIG`, `./loglens.toml`, `$XDG_CO
 from __future__ import annotations
 
 import fnmatch
+import math
 import os
 import re
 import tomllib
@@ -208,7 +209,7 @@ def parse_follow(table: dict[str, Any], max_line_bytes: int, where: str) -> Foll
             seconds = float(value) if isinstance(value, int | float) else parse_duration(str(value)) / 1e9
         except (ValueError, LoglensError):
             seconds = -1.0
-        if isinstance(value, bool) or seconds < 0:
+        if isinstance(value, bool) or not math.isfinite(seconds) or seconds < 0:
             raise ConfigError(f'{where}: [follow] {key} must be a duration such as 0.5 or "500ms"')
         values[key] = seconds
     return FollowSettings(**values)

@@ -218,8 +218,9 @@ class LiveIngest:
                 tailed.close()
 
     def _holding(self) -> bool:
-        """True while a source holds lines back for format detection."""
-        return any(parsing.held for _, parsing in [*self._files, *self._pipes])
+        """True while a source holds lines back: for format detection, or an event still open
+        (a view that is catching up waits for them, at most `quiet_flush`)."""
+        return any(parsing.pending_bytes() for _, parsing in [*self._files, *self._pipes])
 
     def store(self, records: list[Record]) -> None:
         """Stores records made here rather than read (a wrapped command's exit, say)."""
@@ -295,24 +296,33 @@ class LiveIngest:
 
     def _tick(self, now: float) -> None:
         """Time-driven closes: detection after `detect_wait`, an open event after `quiet_flush`."""
-        quiet = self._settings.quiet_flush
         for tailed, parsing in self._files:
-            if self._due(parsing, now, quiet):
-                records = self._flush(parsing)
-                # Nothing is held any more: the checkpoint is where the file's lines end.
-                last = self._last_file.get(tailed.key)
-                checkpoint = last.checkpoint(tailed.key, last.splitter.consumed) if last else None
-                self._emit(parsing, records, checkpoint, tailed.key)
+            exact = parsing.held_exact
+            records = self._due(parsing, now)
+            if records is None:
+                continue
+            # All lines read are records now, but for an open event (none after a quiet flush).
+            last = self._last_file.get(tailed.key)
+            checkpoint = None
+            if last is not None and exact:
+                checkpoint = last.checkpoint(tailed.key, last.splitter.consumed - parsing.pending_bytes())
+            self._emit(parsing, records, checkpoint, tailed.key)
         for _, parsing in self._pipes:
-            if self._due(parsing, now, quiet):
-                self._emit(parsing, self._flush(parsing), None, None)
+            records = self._due(parsing, now)
+            if records is not None:
+                self._emit(parsing, records, None, None)
 
-    @staticmethod
-    def _due(parsing: _Parsing, now: float, quiet: float) -> bool:
-        if parsing.held:
-            return now - parsing.held_since >= DETECT_WAIT_S
+    def _due(self, parsing: _Parsing, now: float) -> list[Record] | None:
+        """What time closes now in one source: detection on held lines once they waited long
+        enough, an open event once the source was quiet long enough (None: nothing due)."""
+        records = None
+        if parsing.held and now - parsing.held_since >= DETECT_WAIT_S:
+            records = self._detect(parsing)
         framer = parsing.framer
-        return framer is not None and framer.pending_bytes() > 0 and now - parsing.last_fed >= quiet
+        quiet = self._settings.quiet_flush
+        if framer is not None and framer.pending_bytes() and now - parsing.last_fed >= quiet:
+            records = (records or []) + self._events(parsing, framer.flush())
+        return records
 
     # -- lines → records ---------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from loglens.sources.file import (
     fingerprint,
     open_binary,
 )
-from loglens.sources.lines import DEFAULT_MAX_LINE_BYTES, LineSplitter
+from loglens.sources.lines import DEFAULT_MAX_LINE_BYTES, LineSplitter, waiting_since
 
 READ_CHUNK_BYTES = 256 * 1024
 MAX_ROTATED_SIBLINGS = 32
@@ -50,7 +50,8 @@ _ROTATED_TAIL = re.compile(r"(?:[.-]\d+|[.-]\d{8}(?:[-T]?\d{2,6})?)(?:\.gz)?$")
 
 @dataclass(frozen=True, slots=True)
 class FollowSettings:
-    """How files are followed (`[ingest]` in loglens.toml may set them; defaults suit log files).
+    """How files and pipes are followed: `[follow]` in loglens.toml sets the times (see
+    config.parse_follow), `[ingest] max_line_bytes` the line limit; defaults suit log files.
 
     Args:
         poll_interval: seconds between looks at an idle file.
@@ -315,8 +316,11 @@ class TailedFile:
             if data:
                 budget -= len(data)
                 splitter = opened.splitter
-                out.extend(FileChunk(c.lines, c.end_offset, c.exact, opened) for c in splitter.feed(data))
-                opened.waiting_since = (opened.waiting_since or now) if splitter.held else None
+                completed = splitter.feed(data)
+                out.extend(FileChunk(c.lines, c.end_offset, c.exact, opened) for c in completed)
+                opened.waiting_since = waiting_since(
+                    opened.waiting_since, bool(completed), splitter.held, now
+                )
                 continue
             if opened.superseded_at is not None:
                 if now - opened.superseded_at < settings.rotate_wait:

@@ -97,14 +97,16 @@ class LineSplitter:
         else:
             self._carry = data[last + 1 :]
             lines, exact = decode_lines(data[:last])
-            if last > max_line:
-                lines, cut = self._cut_long(lines)
+            # A line of n characters has at most 4n bytes: most chunks need no byte-level look.
+            if last > max_line and max(map(len, lines)) * 4 > max_line:
+                lines, cut = self._cut_long(data[:last])
                 exact = exact and not cut
             self.consumed += last + 1
             out.append(LineChunk(lines, self.consumed, exact))
         if len(self._carry) > max_line:
-            self._dropped = len(self._carry) - max_line
-            self._carry = self._carry[:max_line]
+            keep = char_boundary(self._carry, max_line)
+            self._dropped = len(self._carry) - keep
+            self._carry = self._carry[:keep]
         return out
 
     def finish(self) -> LineChunk | None:
@@ -115,7 +117,8 @@ class LineSplitter:
         if dropped:
             lines, exact = [self._cut(carry, dropped)], False
         else:
-            lines, exact = decode_lines(carry)
+            # A CR whose LF has not come yet ends this line; it is no second, empty line.
+            lines, exact = decode_lines(carry[:-1] if carry.endswith(b"\r") else carry)
         self.consumed += len(carry) + dropped
         self._carry, self._dropped = b"", 0
         return LineChunk(lines, self.consumed, exact)
@@ -125,18 +128,37 @@ class LineSplitter:
         text = head.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
         return text + TRUNCATION_MARK.format(dropped)
 
-    def _cut_long(self, lines: list[str]) -> tuple[list[str], bool]:
+    def _cut_long(self, complete: bytes) -> tuple[list[str], bool]:
+        """Decodes complete lines, cutting each one over the limit in bytes (at a character start)."""
         max_line = self._max
-        if max(map(len, lines)) <= max_line:
-            return lines, False
         out: list[str] = []
-        for line in lines:
-            if len(line) > max_line:
-                self.truncated += 1
-                dropped = len(line.encode("utf-8", "backslashreplace")) - max_line
-                line = line[:max_line] + TRUNCATION_MARK.format(dropped)
-            out.append(line)
-        return out, True
+        cut = False
+        for raw in complete.split(b"\n"):
+            if len(raw) > max_line:
+                keep = char_boundary(raw, max_line)
+                out.append(self._cut(raw[:keep], len(raw) - keep))
+                cut = True
+            else:
+                out.extend(decode_lines(raw)[0])
+        return out, cut
+
+
+def waiting_since(since: float | None, completed: bool, held: int, now: float) -> float | None:
+    """When the partial line held now began to wait: `now` for a line that just began (nothing was
+    held, or a line was just completed), else the time it already had; None when nothing is held."""
+    if not held:
+        return None
+    if completed or since is None:
+        return now
+    return since
+
+
+def char_boundary(data: bytes, limit: int) -> int:
+    """The largest cut ≤ `limit` that does not split a UTF-8 character (continuation bytes are 10xxxxxx)."""
+    cut = limit
+    while cut > 0 and limit - cut < 3 and data[cut] & 0xC0 == 0x80:
+        cut -= 1
+    return cut if data[cut] & 0xC0 != 0x80 else limit
 
 
 class LineReader:

@@ -11,7 +11,7 @@ import os
 import select
 from collections.abc import Callable
 
-from loglens.sources.lines import DEFAULT_MAX_LINE_BYTES, LineChunk, LineSplitter
+from loglens.sources.lines import DEFAULT_MAX_LINE_BYTES, LineChunk, LineSplitter, waiting_since
 
 PIPE_READ_BYTES = 64 * 1024
 
@@ -76,8 +76,9 @@ class PipeSource:
                 self.done = True
                 return out
             budget -= len(data)
-            out.extend(splitter.feed(data))
-            self._waiting_since = (self._waiting_since or now) if splitter.held else None
+            completed = splitter.feed(data)
+            out.extend(completed)
+            self._waiting_since = waiting_since(self._waiting_since, bool(completed), splitter.held, now)
         if self._waiting_since is not None and now - self._waiting_since >= self._partial_timeout:
             tail = splitter.finish()
             out.extend([tail] if tail is not None else [])
