@@ -325,6 +325,7 @@ def tail(
 # -- run -------------------------------------------------------------------------------------------
 
 RUN_QUIET_FLUSH_S = 0.2
+RUN_DRAIN_S = 2.0
 
 
 @cli.command(
@@ -400,7 +401,7 @@ def run(
             fields = {"stream": stream}
             live.add_pipe(pipe.fileno(), f"{name}:{stream}", name, fields, strip_terminal_codes, forced)
         with _forward_signals(running.process):
-            live.run(threading.Event())  # until the command closes both streams
+            live.run(_stop_after_exit(running.process))  # until both streams close, or soon after exit
             code, seconds = running.wait()
         report.exit_code, report.seconds = code, seconds
         now = time.time_ns()
@@ -428,6 +429,20 @@ def run(
     else:
         click.echo(report.render(), err=True)
     sys.exit(code)
+
+
+def _stop_after_exit(process: Any) -> threading.Event:
+    """An event set `RUN_DRAIN_S` after the command exits: a child it left behind (`sh -c 'x &'`)
+    may hold its streams open long after, and the run is over when the command is."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        process.wait()
+        stop.wait(RUN_DRAIN_S)
+        stop.set()
+
+    threading.Thread(target=watch, name="loglens-run-exit", daemon=True).start()
+    return stop
 
 
 @contextmanager
