@@ -15,7 +15,7 @@ import orjson
 
 from loglens.formats.timestamp import to_iso_ms
 from loglens.mining.dedup import DedupGroup
-from loglens.record import Record
+from loglens.record import Level, Record
 from loglens.store.base import StoredRecord
 
 RESET = "\x1b[0m"
@@ -50,11 +50,18 @@ def _service_style(service: str) -> str:
     return f"\x1b[{_SERVICE_COLOURS[zlib.crc32(service.encode()) % len(_SERVICE_COLOURS)]}m"
 
 
-def format_line(record: StoredRecord, colour: bool) -> str:
-    """`time  service  level  message`, with a multi-line event's other lines indented below."""
+def _label(level: str | Level) -> str:
+    return level.label if isinstance(level, Level) else level
+
+
+def format_line(record: StoredRecord | Record, colour: bool) -> str:
+    """`time  service  level  message`, with a multi-line event's other lines indented below.
+
+    Takes a stored record or a fresh one (the live views print records before they are stored)."""
     ts = to_iso_ms(record.ts)
     service = record.service[:SERVICE_WIDTH].ljust(SERVICE_WIDTH)
-    level = record.level.upper().ljust(LEVEL_WIDTH)
+    label = _label(record.level)
+    level = label.upper().ljust(LEVEL_WIDTH)
     message = record.message
     rest = ""
     if "\n" in record.raw:
@@ -64,18 +71,18 @@ def format_line(record: StoredRecord, colour: bool) -> str:
     if not colour:
         line = f"{ts}  {service} {level} {message}"
         return f"{line}\n{rest}" if rest else line
-    style = LEVEL_STYLES.get(record.level, "")
+    style = LEVEL_STYLES.get(label, "")
     line = (
         f"{DIM}{ts}{RESET}  {_service_style(record.service)}{service}{RESET} {style}{level}{RESET} {message}"
     )
     return f"{line}\n{DIM}{rest}{RESET}" if rest else line
 
 
-def record_json(record: StoredRecord) -> dict[str, Any]:
-    """The `--json` object of one record (see docs/cli.md for the contract)."""
+def record_json(record: StoredRecord | Record) -> dict[str, Any]:
+    """The `--json` object of one record, stored or fresh (see docs/cli.md for the contract)."""
     out: dict[str, Any] = {
         "ts": to_iso_ms(record.ts),
-        "lvl": record.level,
+        "lvl": _label(record.level),
         "svc": record.service,
         "host": record.host,
         "pid": record.pid,
@@ -102,25 +109,7 @@ def format_dedup_group(group: DedupGroup[StoredRecord], as_json: bool, colour: b
     return format_line(replace(group.record, message=message), colour)
 
 
-def format_json(record: StoredRecord) -> str:
+def format_json(record: StoredRecord | Record) -> str:
     """One `--json` line."""
     return orjson.dumps(record_json(record)).decode()
 
-
-def stored_view(record: Record) -> StoredRecord:
-    """A fresh record (not stored yet) in the shape the printers take."""
-    return StoredRecord(
-        id=record.id or 0,
-        ts=record.ts,
-        service=record.service,
-        host=record.host,
-        pid=record.pid,
-        level=record.level.label,
-        message=record.message,
-        raw=record.raw,
-        source=record.source,
-        template_id=record.template_id,
-        fields=record.fields,
-        parse_error=record.parse_error,
-        params=record.params,
-    )

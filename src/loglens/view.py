@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from loglens.output import format_json, format_line, stored_view
+from loglens.output import format_json, format_line
 from loglens.record import Record
 
 
@@ -67,9 +67,9 @@ class LivePrinter:
         if not records:
             return
         if self._json:
-            text = "\n".join(format_json(stored_view(r)) for r in records)
+            text = "\n".join(format_json(r) for r in records)
         else:
-            text = "\n".join(format_line(stored_view(r), self._colour) for r in records)
+            text = "\n".join(format_line(r, self._colour) for r in records)
         try:
             self._stream.write(text + "\n")
             self._stream.flush()

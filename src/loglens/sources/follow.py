@@ -67,7 +67,7 @@ class FollowSettings:
     poll_interval: float = 0.1
     rotate_wait: float = 1.0
     partial_timeout: float = 5.0
-    quiet_flush: float = 1.0
+    quiet_flush: float = 0.3
     scan_interval: float = 1.0
     read_bytes: int = 1024 * 1024
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
