@@ -96,8 +96,8 @@ class LineCounter(threading.Thread):
             buffer += data
             *lines, buffer = buffer.split(b"\n")
             self.count += len(lines)
-            if len(self.arrivals) < 1000:
-                self.arrivals.extend((now, line) for line in lines[: 1000 - len(self.arrivals)])
+            if len(self.arrivals) < 2000:
+                self.arrivals.extend((now, line) for line in lines[: 2000 - len(self.arrivals)])
 
 
 def loglens_tail(path: Path, store: Path) -> list[str]:
@@ -122,7 +122,8 @@ def throughput(cmd_of: Any, lines: int) -> dict[str, float]:
             for i in range(0, lines, 1000):
                 fh.write(
                     "".join(
-                        f"2026-11-27 10:00:00,{j % 1000:03d} INFO worker-{j % 7} processed job {j} in {j % 97} ms\n"
+                        f"2026-11-27 10:00:00,{j % 1000:03d} INFO worker-{j % 7} processed job {j} "
+                        f"in {j % 97} ms\n"
                         for j in range(i, min(i + 1000, lines))
                     )
                 )
@@ -145,7 +146,15 @@ def latency(cmd_of: Any, json_lines: bool, samples: int = 40) -> dict[str, float
         proc = subprocess.Popen(cmd_of(log, store), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         counter = LineCounter(proc)
         counter.start()
-        time.sleep(1.5)
+        with log.open("a") as fh:  # the first lines of a new file wait (≤ 0.5 s) for format detection
+            for i in range(60):
+                fh.write(
+                    json.dumps({"ts": "2026-11-27T10:00:00Z", "level": "info", "msg": f"warm {i}"})
+                    if json_lines
+                    else f"2026-11-27 10:00:00 INFO warm {i}"
+                )
+                fh.write("\n")
+        time.sleep(2.0)
         written: list[float] = []
         with log.open("a") as fh:
             for i in range(samples):
@@ -208,7 +217,8 @@ def main() -> None:
     print("latency (write → printed, one line every 100 ms):")
     for name, row in lat.items():
         print(
-            f"  {name:<26} median {row['median_ms']:>7.1f} ms   p95 {row['p95_ms']:>7.1f} ms   n={row['samples']}"
+            f"  {name:<26} median {row['median_ms']:>7.1f} ms   p95 {row['p95_ms']:>7.1f} ms   "
+            f"n={row['samples']}"
         )
     result = {
         "bench": "follow",
