@@ -172,6 +172,18 @@ def records_to_arrow(batch: Sequence[Record]) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=_PREPARED_SCHEMA)
 
 
+def _first(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """The first row of a query, reading the result to its end.
+
+    A result left half-read (`fetchone`) keeps its connection's transaction open, and while any
+    transaction older than the writer's updates is open, DuckDB cannot checkpoint: live ingest,
+    which commits every second and updates template counts each time, grew its write-ahead log
+    without bound (1.8 GB after 4 minutes) until this was found.
+    """
+    rows = result.fetchall()
+    return rows[0] if rows else None
+
+
 def with_ids(table: pa.Table, first_id: int) -> pa.Table:
     """A prepared table with its `id` column, counting from `first_id`."""
     ids = pa.array(range(first_id, first_id + table.num_rows), pa.int64())
@@ -243,7 +255,7 @@ class DuckDBStore:
     def _migrate(self) -> None:
         con = self._con
         con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
-        row = con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]).fetchone()
+        row = _first(con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]))
         version = int(row[0]) if row else 0
         if version > CURRENT_VERSION:
             raise StoreError(
@@ -261,7 +273,7 @@ class DuckDBStore:
 
     def _check_version(self) -> None:
         try:
-            row = self._con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]).fetchone()
+            row = _first(self._con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]))
         except duckdb.CatalogException:
             raise StoreError(f"{self.path} is not a loglens store (no meta table)") from None
         if row is None or int(row[0]) != CURRENT_VERSION:
@@ -274,11 +286,11 @@ class DuckDBStore:
     @property
     def schema_version(self) -> int:
         """The migration number the store is at."""
-        row = self._con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]).fetchone()
+        row = _first(self._con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]))
         return int(row[0]) if row else 0
 
     def _max_id(self) -> int:
-        row = self._con.execute("SELECT COALESCE(max(id), 0) FROM records").fetchone()
+        row = _first(self._con.execute("SELECT COALESCE(max(id), 0) FROM records"))
         return int(row[0]) if row else 0
 
     # -- writing ---------------------------------------------------------------------------------
@@ -379,7 +391,10 @@ class DuckDBStore:
     def rollback(self) -> None:
         """Drops everything appended since the last commit."""
         if self._in_transaction:
-            self._writer.execute("ROLLBACK")
+            try:
+                self._writer.execute("ROLLBACK")
+            except duckdb.TransactionException:
+                pass  # a COMMIT that failed has ended the transaction already
             self._in_transaction = False
             self._next_id -= self._uncommitted
             self._uncommitted = 0
@@ -419,14 +434,12 @@ class DuckDBStore:
 
     def checkpoint(self, path: str) -> Checkpoint | None:
         """The last checkpoint saved for `path` (as resolved by discovery)."""
-        row = (
-            self._con.cursor()
-            .execute(
+        row = _first(
+            self._con.cursor().execute(
                 'SELECT path, inode, "offset", fingerprint, fingerprint_len, skip_records, '
                 "epoch_ns(updated_at) FROM checkpoints WHERE path = ?",
                 [path],
             )
-            .fetchone()
         )
         if row is None:
             return None
@@ -577,7 +590,7 @@ class DuckDBStore:
 
     def count(self) -> int:
         """How many records the store holds."""
-        row = self._con.cursor().execute("SELECT count(*) FROM records").fetchone()
+        row = _first(self._con.cursor().execute("SELECT count(*) FROM records"))
         return int(row[0]) if row else 0
 
     def search(self, where: str, params: Sequence[object], limit: int | None) -> Iterator[StoredRecord]:
