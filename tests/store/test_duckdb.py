@@ -197,7 +197,8 @@ class TestCheckpointingWhileLive:
                 make_record(commit * 2000 + i, template_id=f"t{i % 5}", message=f"job {i} done " + "x" * 60)
                 for i in range(2000)
             ]
-            store.save_templates([TemplateChange(f"t{n}", "api", f"job <*> done {n}", False) for n in range(5)])
+            templates = [TemplateChange(f"t{n}", "api", f"job <*> done {n}", False) for n in range(5)]
+            store.save_templates(templates)
             store.append(batch)
             store.commit()
             largest = max(largest, wal.stat().st_size if wal.exists() else 0)

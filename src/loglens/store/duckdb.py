@@ -6,6 +6,7 @@ or, later, the daemon) owns a store at a time. `memory_limit` keeps a long inges
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -391,10 +392,9 @@ class DuckDBStore:
     def rollback(self) -> None:
         """Drops everything appended since the last commit."""
         if self._in_transaction:
-            try:
+            # A COMMIT that failed has ended the transaction already.
+            with contextlib.suppress(duckdb.TransactionException):
                 self._writer.execute("ROLLBACK")
-            except duckdb.TransactionException:
-                pass  # a COMMIT that failed has ended the transaction already
             self._in_transaction = False
             self._next_id -= self._uncommitted
             self._uncommitted = 0
