@@ -34,6 +34,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python -m pytest -m slow || [ $$? -eq 5 ]  # 5: no slow suite yet
 	$(BIN)/python bench/ingest.py --shared $(SHARED)
 	$(BIN)/python bench/loghub.py $(SHARED)/data/loghub-2k
+	$(BIN)/python bench/follow.py  # ~6 min: rotation tortures at 4 rates x 3 modes, tail throughput, latency, RSS
 	$(BIN)/python bench/mining.py --shared $(SHARED)  # ~20 min: Drain3 is the slow part
 	$(BIN)/python bench/detect.py --shared $(SHARED)  # ~2 min: 3 seeds × 6 h (the issue's bar)
 	$(BIN)/python bench/detect.py --shared $(SHARED) --seeds 4 --lines 2000000 --out bench/results/detect-2m.json

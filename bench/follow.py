@@ -184,6 +184,42 @@ def latency(cmd_of: Any, json_lines: bool, samples: int = 40) -> dict[str, float
         }
 
 
+def stdin_memory(lines: int) -> dict[str, float]:
+    """Peak RSS of `loglens tail - --store` reading `lines` from a pipe (the file is written first,
+    so that the writer does not compete for the CPU)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log, store = Path(tmp) / "in.log", Path(tmp) / "s.duckdb"
+        with log.open("w") as fh:
+            for i in range(0, lines, 10_000):
+                fh.write(
+                    "".join(
+                        f"2026-11-27 10:00:00,{j % 1000:03d} INFO worker-{j % 7} processed job {j} "
+                        f"in {j % 97} ms\n"
+                        for j in range(i, min(i + 10_000, lines))
+                    )
+                )
+        started = time.monotonic()
+        with log.open("rb") as source:
+            cat = subprocess.Popen(["cat"], stdin=source, stdout=subprocess.PIPE)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "loglens", "tail", "--store", str(store), "-n", "0", "-"],
+                stdin=cat.stdout,
+                stdout=subprocess.DEVNULL,
+            )
+            assert cat.stdout is not None
+            cat.stdout.close()
+            _, status, usage = os.wait4(proc.pid, 0)
+            cat.wait()
+        seconds = time.monotonic() - started
+        return {
+            "lines": lines,
+            "seconds": round(seconds, 1),
+            "lines_per_s": round(lines / seconds),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024),
+            "exit": os.waitstatus_to_exitcode(status),
+        }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -220,6 +256,11 @@ def main() -> None:
             f"  {name:<26} median {row['median_ms']:>7.1f} ms   p95 {row['p95_ms']:>7.1f} ms   "
             f"n={row['samples']}"
         )
+    memory = [stdin_memory(n) for n in ((200_000, 800_000) if args.quick else (1_000_000, 4_000_000))]
+    print("stdin into the store (`… | loglens tail -`), peak RSS at two sizes:")
+    for row in memory:
+        rate, rss = row["lines_per_s"], row["peak_rss_mb"]
+        print(f"  {row['lines']:>10,} lines  {rate:>8,} lines/s  peak RSS {rss} MB")
     result = {
         "bench": "follow",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -229,6 +270,7 @@ def main() -> None:
         "throughput": through,
         "throughput_ratio_vs_gnu_tail": round(ratio, 4),
         "latency": lat,
+        "stdin_memory": memory,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
