@@ -188,18 +188,28 @@ class TestRotation:
         assert lines_of(poll_all(tailed)) == [f"second file line {i}" for i in range(10)]
 
 
-class TestRestart:
-    def checkpoint_after(self, tailed: TailedFile, chunks: list[FileChunk]) -> Checkpoint:
-        last = chunks[-1]
-        return last.file.checkpoint(tailed.key, last.end_offset)
+def stopped_after(log: Path, *lines: str) -> Checkpoint:
+    """Writes `lines`, follows them, and stops: the checkpoint a follower would have committed."""
+    append(log, *lines)
+    first = started(log)
+    last = poll_all(first)[-1]
+    point = last.file.checkpoint(first.key, last.end_offset)
+    first.close()
+    return point
 
+
+def restarted(log: Path, point: Checkpoint) -> tuple[TailedFile, list[str]]:
+    """A follower started again at `point`, and every line it then reads."""
+    again = TailedFile(log, log.name, FAST)
+    again.start(point)
+    return again, lines_of(poll_all(again, 8))
+
+
+class TestRestart:
     def test_resumes_the_same_file(self, tmp_path: Path) -> None:
         """A checkpoint of the file still at the name resumes at its offset, with its skip count."""
         log = tmp_path / "app.log"
-        append(log, "1", "2")
-        first = started(log)
-        point = self.checkpoint_after(first, poll_all(first))
-        first.close()
+        point = stopped_after(log, "1", "2")
         append(log, "3")
         again = TailedFile(log, "app.log", FAST)
         assert again.start(replace(point, skip=2)).skip == 2
@@ -208,10 +218,7 @@ class TestRestart:
     def test_finds_the_renamed_file_and_every_later_one(self, tmp_path: Path) -> None:
         """Rotated twice while down: the rest of the checkpoint's file, the next one, then the current."""
         log = tmp_path / "app.log"
-        append(log, "1")
-        first = started(log)
-        point = self.checkpoint_after(first, poll_all(first))
-        first.close()
+        point = stopped_after(log, "1")
         append(log, "2")
         log.rename(tmp_path / "app.log.1")
         append(log, "3")
@@ -225,33 +232,23 @@ class TestRestart:
     def test_finds_a_compressed_rotation(self, tmp_path: Path) -> None:
         """A rotated file compressed while down is found by its content and read from the offset."""
         log = tmp_path / "app.log"
-        append(log, "1")
-        first = started(log)
-        point = self.checkpoint_after(first, poll_all(first))
-        first.close()
+        point = stopped_after(log, "1")
         append(log, "2")
         with gzip.open(tmp_path / "app.log.1.gz", "wb") as gz:
             gz.write(log.read_bytes())
         log.unlink()
         append(log, "3")
-        again = TailedFile(log, "app.log", FAST)
-        again.start(point)
-        assert lines_of(poll_all(again, 8)) == ["2", "3"]
+        assert restarted(log, point)[1] == ["2", "3"]
 
     def test_finds_a_copytruncate_copy(self, tmp_path: Path) -> None:
         """Copied and truncated while down: the copy is found by its first bytes."""
         log = tmp_path / "app.log"
-        append(log, "the first line")
-        first = started(log)
-        point = self.checkpoint_after(first, poll_all(first))
-        first.close()
+        point = stopped_after(log, "the first line")
         append(log, "second")
         shutil.copyfile(log, tmp_path / "app.log.1")
         os.truncate(log, 0)
         append(log, "third")
-        again = TailedFile(log, "app.log", FAST)
-        again.start(point)
-        assert lines_of(poll_all(again, 8)) == ["second", "third"]
+        assert restarted(log, point)[1] == ["second", "third"]
 
     def test_empty_file_copies_are_found_by_time(self, tmp_path: Path) -> None:
         """A checkpoint of an empty file has no fingerprint: copies written after it are read."""
@@ -267,17 +264,12 @@ class TestRestart:
         shutil.copyfile(log, tmp_path / "app.log.1")
         os.truncate(log, 0)
         append(log, "after")
-        again = TailedFile(log, "app.log", FAST)
-        again.start(point)
-        assert lines_of(poll_all(again, 8)) == ["copied away", "after"]
+        assert restarted(log, point)[1] == ["copied away", "after"]
 
     def test_a_deleted_file_is_reported_lost(self, tmp_path: Path) -> None:
         """When the checkpoint's file is gone, the restart says so and reads the current file."""
         log = tmp_path / "app.log"
-        append(log, "1")
-        first = started(log)
-        point = self.checkpoint_after(first, poll_all(first))
-        first.close()
+        point = stopped_after(log, "1")
         append(log, "2")
         log.unlink()
         append(log, "new one")
@@ -289,14 +281,9 @@ class TestRestart:
     def test_a_new_file_with_a_reused_inode_is_not_resumed(self, tmp_path: Path) -> None:
         """Same inode, other first bytes (inode numbers are reused): read from the start."""
         log = tmp_path / "app.log"
-        append(log, "original content")
-        first = started(log)
-        point = self.checkpoint_after(first, poll_all(first))
-        first.close()
+        point = stopped_after(log, "original content")
         log.write_text("replaced in place with other text\n")
-        again = TailedFile(log, "app.log", FAST)
-        again.start(point)
-        assert lines_of(poll_all(again)) == ["replaced in place with other text"]
+        assert restarted(log, point)[1] == ["replaced in place with other text"]
 
 
 class TestNames:
