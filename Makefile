@@ -21,11 +21,21 @@ $(DEVSTAMP): $(STAMP) pyproject.toml
 
 venv: $(STAMP)
 
-# Until the daemon exists: ingest the readable text logs under /var/log and the samples in
-# examples/, then show the last 20 warnings and worse.
+# Until the daemon exists: write our demo corpus (6 h, 7 services, 4 injected incidents), ingest it
+# and list the incidents found; then follow a live demo stream (an hour of history the first time,
+# then appended in real time with a new incident every 15 min; a later `make run` continues it) with
+# `loglens tail`, warnings and worse, until Ctrl-C. The demo's stamps are UTC (hence TZ=UTC).
+DEMO    ?= $(CURDIR)/.loglens/demo
+LIVE    ?= $(CURDIR)/.loglens/demo-live
 run: $(STAMP)
-	$(BIN)/loglens ingest --store $(STORE) /var/log examples || true
-	$(BIN)/loglens logs --store $(STORE) --level '>=warning' --lines 20
+	$(BIN)/loglens demo --out $(DEMO)
+	TZ=UTC $(BIN)/loglens ingest --store $(STORE) $(DEMO)
+	TZ=UTC $(BIN)/loglens incidents --store $(STORE)
+	@echo "following a live demo stream into $(STORE) (Ctrl-C to stop)…"
+	hours=1; [ -d $(LIVE) ] && hours=0; \
+	TZ=UTC $(BIN)/loglens demo --out $(LIVE) --follow --hours $$hours --rate 20 --quiet & demo=$$!; sleep 3; \
+	TZ=UTC $(BIN)/loglens tail --store $(STORE) --level '>=warning' -n 20 $(LIVE); \
+	kill $$demo 2>/dev/null; wait $$demo 2>/dev/null; true
 
 test: $(DEVSTAMP)
 	$(BIN)/python -m pytest

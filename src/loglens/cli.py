@@ -1096,6 +1096,15 @@ def mine(path: Path, message_only: bool, out_path: Path | None) -> None:
             out.close()
 
 
+def _register_demo() -> None:
+    from loglens.demo.command import demo
+
+    cli.add_command(demo)
+
+
+_register_demo()
+
+
 def main() -> None:
     """Console entry point: runs the CLI and turns every failure into one readable line."""
     try:

@@ -95,6 +95,34 @@ class TestWatcher:
         assert len(watcher.services) == 3
 
 
+class TestGaps:
+    @staticmethod
+    def steady(start_ns: int, minutes: int, per_minute: int, first_id: int) -> list[Record]:
+        """One service logging `per_minute` lines of two templates every minute."""
+        return [
+            Record(ts=start_ns + m * MINUTE + i * (MINUTE // per_minute), observed_ts=0, service="api",
+                   source="t", message="m", raw="m", template_id=f"t{i % 2}", id=first_id + m * per_minute + i)
+            for m in range(minutes)
+            for i in range(per_minute)
+        ]  # fmt: skip
+
+    def test_a_long_gap_starts_the_baselines_over(self) -> None:
+        """Back after a gap longer than the history at four times its old rate, a service is judged
+        against its new past (after a fresh warm-up), not flagged for an hour against the old level."""
+        before = self.steady(scenario.START_NS, 60, 20, 0)
+        after = self.steady(scenario.START_NS + 300 * 24 * 60 * MINUTE, 60, 80, 10**6)
+        found, incidents = live(before + after)
+        assert [a for a in found if a.kind.startswith("volume")] == []
+        assert incidents == []
+
+    def test_a_short_gap_keeps_them(self) -> None:
+        """After a gap within the history, the old level still counts: the jump is an anomaly."""
+        before = self.steady(scenario.START_NS, 60, 20, 0)
+        after = self.steady(scenario.START_NS + 90 * MINUTE, 20, 80, 10**6)
+        found, _ = live(before + after)
+        assert any(a.kind.startswith("volume") for a in found)
+
+
 class TestReplay:
     def test_templates_older_than_the_lookback_are_not_new(self, tmp_path: Path) -> None:
         """Replaying from mid-stream, a rare template last seen before the lookback is known (the

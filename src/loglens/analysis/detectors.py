@@ -239,6 +239,20 @@ class ServiceWatch:
         if template_id not in self.templates:
             self.templates[template_id] = TemplateState(count=2)
 
+    def restart(self) -> None:
+        """Forgets what the service's rates were, after a gap longer than the history: a source
+        back after hours (or a store holding last year's and today's logs) is judged against its
+        own new past after a fresh warm-up, not against a level from before the gap. The templates
+        it knows stay known (not new), with their counts and rates started over."""
+        s = self.settings
+        self.minutes = 0
+        self.templates = {tid: TemplateState(count=max(2, st.count)) for tid, st in self.templates.items()}
+        self.steady = set()
+        self.volume = SeasonalBaseline(s.warmup_minutes, s.history_minutes, counts=True)
+        self.error_history = deque(maxlen=s.history_minutes)
+        self.fields = {}
+        self.mix = TemplateMix(history=s.history_minutes) if s.multivariate else None
+
     @property
     def warmed_up(self) -> bool:
         """True once the service has `warmup_minutes` minutes of data."""

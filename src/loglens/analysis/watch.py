@@ -109,13 +109,18 @@ class Watcher:
     def feed(self, buckets: Iterable[MinuteBucket]) -> list[Anomaly]:
         """Scores buckets (oldest minute first), each minute with an empty bucket for every known
         service that logged nothing in it, and the quiet minutes between (a gap of more than
-        `MAX_QUIET_MINUTES` with no records at all — a stopped source, a clock jump — is skipped)."""
+        `MAX_QUIET_MINUTES` with no records at all — a stopped source, a clock jump — is skipped; after
+        one longer than the history, every service starts over: see `ServiceWatch.restart`)."""
         found: list[Anomaly] = []
+        history_ns = self.settings.detectors.history_minutes * MINUTE_NS
         for minute, group in by_minute(buckets):
             last = self._last_minute
             if last is not None and minute - last <= MAX_QUIET_MINUTES * MINUTE_NS:
                 for quiet in range(last + MINUTE_NS, minute, MINUTE_NS):
                     found.extend(self._observe(quiet, []))
+            elif last is not None and minute - last > history_ns:
+                for watch in self.services.values():
+                    watch.restart()
             found.extend(self._observe(minute, group))
         return found
 
