@@ -101,7 +101,8 @@ class TestGaps:
         """One service logging `per_minute` lines of two templates every minute."""
         return [
             Record(ts=start_ns + m * MINUTE + i * (MINUTE // per_minute), observed_ts=0, service="api",
-                   source="t", message="m", raw="m", template_id=f"t{i % 2}", id=first_id + m * per_minute + i)
+                   source="t", message="m", raw="m", template_id=f"t{i % 2}",
+                   id=first_id + m * per_minute + i)
             for m in range(minutes)
             for i in range(per_minute)
         ]  # fmt: skip
