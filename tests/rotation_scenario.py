@@ -40,6 +40,9 @@ class TortureSettings:
     down_for: tuple[float, float] = (0.0, 0.3)
     multiline_share: float = 0.03
     seed: int = 1
+    min_rotations: int = 3
+    min_kills: int = 3
+    """The run goes on past `seconds` (up to four times as long) until both have happened this often."""
 
 
 @dataclass(slots=True)
@@ -227,7 +230,13 @@ def run_torture(workdir: Path, settings: TortureSettings) -> TortureResult:
     result = TortureResult([], [])
     next_rotation = started + rng.uniform(*settings.rotate_every)
     next_kill = started + rng.uniform(*settings.kill_every)
-    while (now := time.monotonic()) - started < settings.seconds:
+    def going(elapsed: float) -> bool:
+        if elapsed < settings.seconds:
+            return True
+        short = result.rotations < settings.min_rotations or result.kills < settings.min_kills
+        return short and elapsed < 4 * settings.seconds
+
+    while going((now := time.monotonic()) - started):
         time.sleep(max(0.0, min(next_rotation, next_kill) - now))
         assert follower.proc is not None
         pid = follower.proc.pid

@@ -112,4 +112,3 @@ def format_dedup_group(group: DedupGroup[StoredRecord], as_json: bool, colour: b
 def format_json(record: StoredRecord | Record) -> str:
     """One `--json` line."""
     return orjson.dumps(record_json(record)).decode()
-
