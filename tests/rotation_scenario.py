@@ -155,6 +155,25 @@ def _open_files(pid: int) -> list[str]:
     return out
 
 
+def _read_to_the_end(pid: int, log: Path) -> bool:
+    """True when the follower holds no file but the current `log`, positioned at its end (read
+    from /proc: its open files and their offsets)."""
+    try:
+        size = log.stat().st_size
+        fd_dir = Path(f"/proc/{pid}/fd")
+        positions = []
+        for fd in fd_dir.iterdir():
+            target = os.readlink(fd)
+            if target.startswith(str(log)):  # app.log, app.log.3, "app.log (deleted)"
+                if target != str(log):
+                    return False  # a rotated or deleted file is still being read
+                info = Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text()
+                positions.append(int(info.split("pos:")[1].split()[0]))
+    except (OSError, ValueError, IndexError):
+        return False
+    return positions == [size]
+
+
 def _holds_deleted(pid: int) -> bool:
     return any(name.endswith("(deleted)") for name in _open_files(pid))
 
@@ -230,6 +249,7 @@ def run_torture(workdir: Path, settings: TortureSettings) -> TortureResult:
     result = TortureResult([], [])
     next_rotation = started + rng.uniform(*settings.rotate_every)
     next_kill = started + rng.uniform(*settings.kill_every)
+
     def going(elapsed: float) -> bool:
         if elapsed < settings.seconds:
             return True
@@ -256,7 +276,10 @@ def run_torture(workdir: Path, settings: TortureSettings) -> TortureResult:
             next_kill = time.monotonic() + rng.uniform(*settings.kill_every)
     writer.stop.set()
     writer.join()
-    time.sleep(2.5)  # rotate_wait + quiet_flush + a commit, with room
+    assert follower.proc is not None
+    caught_up = _wait_for(lambda pid=follower.proc.pid: _read_to_the_end(pid, log), 120)
+    assert caught_up, "the follower did not catch up within 120 s"
+    time.sleep(1.5)  # the last event's quiet period and a commit, with room
     follower.stop()
     result.seconds = time.monotonic() - started
     result.written = writer.written

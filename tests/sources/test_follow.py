@@ -187,6 +187,25 @@ class TestRotation:
         append(log, *(f"second file line {i}" for i in range(10)))
         assert lines_of(poll_all(tailed)) == [f"second file line {i}" for i in range(10)]
 
+    def test_copytruncate_of_a_file_not_reached_yet(self, tmp_path: Path) -> None:
+        """A new file copytruncated while an older one is still being read: its copy is not lost."""
+        log = tmp_path / "app.log"
+        append(log, "old")
+        tailed = started(log, settings=replace(FAST, rotate_wait=5.0))
+        now = time.monotonic()
+        assert lines_of(tailed.poll(now)) == ["old"]
+        log.rename(tmp_path / "app.log.1")
+        log.touch()
+        assert tailed.poll(now) == []  # the new, empty file is opened; the old one waits
+        append(log, "first")
+        assert tailed.poll(now) == []  # still behind the old one
+        shutil.copyfile(log, tmp_path / "app.log.2")
+        os.truncate(log, 0)
+        append(log, "second")
+        later = now + 10
+        got = tailed.poll(later) + tailed.poll(later) + tailed.poll(later)
+        assert lines_of(got) == ["first", "second"]
+
 
 def stopped_after(log: Path, *lines: str) -> Checkpoint:
     """Writes `lines`, follows them, and stops: the checkpoint a follower would have committed."""

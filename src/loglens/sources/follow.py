@@ -42,7 +42,7 @@ from loglens.sources.file import (
 from loglens.sources.lines import DEFAULT_MAX_LINE_BYTES, LineSplitter, waiting_since
 
 READ_CHUNK_BYTES = 256 * 1024
-MAX_ROTATED_SIBLINGS = 32
+MAX_ROTATED_SIBLINGS = 256
 """Rotated files of one name (the newest) looked at for a checkpoint's file or a copytruncate copy."""
 
 _ROTATED_TAIL = re.compile(r"(?:[.-]\d+|[.-]\d{8}(?:[-T]?\d{2,6})?)(?:\.gz)?$")
@@ -304,14 +304,16 @@ class TailedFile:
     def poll(self, now: float) -> list[FileChunk]:
         """Reads what was written since the last poll, oldest file first, at most `read_bytes`."""
         self._check_name(now)
+        newest = self.current
+        if newest is not None and newest.truncated():
+            # Looked at on every poll, even while older files are still being read: a file
+            # copytruncated twice before it is reached must not lose the first copy.
+            self._on_truncation(newest, now)
         settings = self._settings
         budget = settings.read_bytes
         out: list[FileChunk] = []
         while self._queue and budget > 0:
             opened = self._queue[0]
-            if len(self._queue) == 1 and opened.truncated():
-                self._on_truncation(opened, now)
-                continue
             data = opened.read(min(budget, READ_CHUNK_BYTES))
             if data:
                 budget -= len(data)
@@ -367,12 +369,14 @@ class TailedFile:
         fresh.stream.seek(0)
         fresh.head = b""
         fresh.refresh_head()
-        self._queue = [fresh]
         where = f"the rest is read from {copy.path.name}" if copy is not None else "no copy found"
         self.notes.append(f"{self.display} truncated at byte {opened.splitter.consumed:,}: {where}")
+        replacement = [fresh]
         if copy is not None:
             copy.superseded_at = now - self._settings.rotate_wait  # a finished copy: no waiting
-            self._queue.insert(0, copy)
+            replacement.insert(0, copy)
+        at = self._queue.index(opened)
+        self._queue[at : at + 1] = replacement
 
     def _find_copy(self, truncated: OpenLogFile) -> OpenLogFile | None:
         """The rotated sibling holding the truncated file's content (same first bytes, long enough)."""
