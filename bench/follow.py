@@ -119,14 +119,22 @@ def gnu_tail(path: Path, store: Path) -> list[str]:
     return ["tail", "-n", "0", "-F", str(path)]
 
 
+def following(cmd_of: Any, log: Path) -> tuple[subprocess.Popen[bytes], LineCounter]:
+    """A follower started on the new, empty file `log` (its store beside it), its output counted."""
+    log.touch()
+    proc = subprocess.Popen(
+        cmd_of(log, log.parent / "s.duckdb"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    counter = LineCounter(proc)
+    counter.start()
+    return proc, counter
+
+
 def throughput(cmd_of: Any, lines: int) -> dict[str, float]:
     """Lines/s a follower keeps up with while `lines` are appended as fast as possible."""
     with tempfile.TemporaryDirectory() as tmp:
-        log, store = Path(tmp) / "app.log", Path(tmp) / "s.duckdb"
-        log.touch()
-        proc = subprocess.Popen(cmd_of(log, store), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        counter = LineCounter(proc)
-        counter.start()
+        log = Path(tmp) / "app.log"
+        proc, counter = following(cmd_of, log)
         time.sleep(1.5)  # started and following
         started = time.monotonic()
         with log.open("a") as fh:
@@ -145,11 +153,8 @@ def throughput(cmd_of: Any, lines: int) -> dict[str, float]:
 def latency(cmd_of: Any, json_lines: bool, samples: int = 40) -> dict[str, float]:
     """Milliseconds from a line's write to its appearance on the follower's output."""
     with tempfile.TemporaryDirectory() as tmp:
-        log, store = Path(tmp) / "app.log", Path(tmp) / "s.duckdb"
-        log.touch()
-        proc = subprocess.Popen(cmd_of(log, store), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        counter = LineCounter(proc)
-        counter.start()
+        log = Path(tmp) / "app.log"
+        proc, counter = following(cmd_of, log)
         with log.open("a") as fh:  # the first lines of a new file wait (≤ 0.5 s) for format detection
             for i in range(60):
                 fh.write(
