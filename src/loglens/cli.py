@@ -27,15 +27,9 @@ from loglens.formats.timestamp import to_iso_ms
 from loglens.mining.dedup import dedupe as dedupe_records
 from loglens.output import format_dedup_group, format_json, format_line, use_colour
 from loglens.pipeline import Ingestor, IngestReport, StoreWriter
-from loglens.query.language import (
-    CompiledQuery,
-    and_all,
-    compile_query,
-    grep_clause,
-    level_clause,
-    service_clause,
-)
-from loglens.query.timerange import parse_duration, parse_time_bound, time_clause
+from loglens.query.filters import record_filter
+from loglens.query.language import CompiledQuery, and_all
+from loglens.query.timerange import parse_duration, parse_time_bound
 from loglens.store.duckdb import DuckDBStore
 
 if TYPE_CHECKING:
@@ -67,28 +61,6 @@ def _open(store_path: str | None, config: Config, read_only: bool) -> DuckDBStor
     return DuckDBStore(
         path, read_only=read_only, memory_limit=config.memory_limit, compression=config.compression
     )
-
-
-def _filters(
-    config: Config,
-    query: str = "",
-    grep: str | None = None,
-    level: str | None = None,
-    services: tuple[str, ...] = (),
-    since: str | None = None,
-    until: str | None = None,
-) -> CompiledQuery:
-    """The query and the shorthand flags, all of which must match (one way to build every filter)."""
-    parts = [compile_query(query)]
-    if grep:
-        parts.append(grep_clause(grep))
-    if level:
-        parts.append(level_clause(level))
-    if services:
-        parts.append(service_clause(list(services)))
-    if since or until:
-        parts.append(time_clause(since, until, tz=config.timezone))
-    return and_all(parts)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -298,7 +270,7 @@ def tail(
     from loglens.view import LivePrinter
 
     config = load_config(config_path)
-    where = _filters(config, query, grep, level, services)
+    where = record_filter(config.timezone, query, grep, level, services)
     matcher = RecordMatcher(where)
     with _stop_on_signals() as stop, _live_store(store_path, config, no_store) as (ingestor, writer):
         printer = LivePrinter(
@@ -320,6 +292,65 @@ def tail(
             live.add_pipe(sys.stdin.fileno(), "-", "stdin")
         live.run(stop)
     matcher.close()
+
+
+# -- up --------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT", help="Port 0: any free one."
+)
+@click.option("--demo", is_flag=True, help="Also feed the demo generator's live stream in.")
+@_store_options
+def up(listen: str, demo: bool, store_path: str | None, config_path: str | None) -> None:
+    """Run the daemon: the store's one writer, the [[sources]] of loglens.toml followed live, and an
+    HTTP server taking logs in (POST /ingest) and answering queries (/api/…, /docs).
+
+    Writes daemon.json beside the store while it runs. Ctrl-C stops after committing.
+    """
+    import uvicorn
+
+    from loglens.daemon import Daemon, Listen
+    from loglens.server.app import create_app
+
+    config = load_config(config_path)
+    where = Listen.parse(listen)
+    if not where.loopback:
+        raise LoglensError(
+            f"--listen {listen}: loglens serves only this machine until access tokens exist "
+            "(anyone who can connect could read and write every log); use 127.0.0.1"
+        )
+    daemon = Daemon(resolve_store_path(store_path, config), config, demo=demo)
+    app = create_app(daemon)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=where.host, port=where.port, log_level="warning", lifespan="off")
+    )
+
+    def announce() -> None:
+        while not server.started:
+            if daemon.failure is not None or server.should_exit:
+                return
+            time.sleep(0.02)
+        host, port = server.servers[0].sockets[0].getsockname()[:2]
+        url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        daemon.announce(url)
+        feeding = "; feeding the demo stream" if demo else ""
+        store = daemon.store_path
+        click.echo(f"loglens is up: {url} (API docs: {url}/docs; store {store}){feeding}", err=True)
+
+    daemon.start()
+    threading.Thread(target=announce, name="loglens-announce", daemon=True).start()
+    # uvicorn stops on SIGINT/SIGTERM, then raises the signal again for the handler it found: a
+    # quiet one here, so the process goes on to commit, close the store and remove daemon.json.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: None)
+    try:
+        server.run()
+    finally:
+        daemon.stop()
+    if daemon.failure is not None:
+        raise LoglensError(f"the pipeline stopped: {daemon.failure}")
 
 
 # -- run -------------------------------------------------------------------------------------------
@@ -527,7 +558,7 @@ def logs(
     limit = _lines_option(lines)
     window_ns = parse_duration(window)
     config = load_config(config_path)
-    where = _filters(config, " ".join(query), grep, level, services, since, until)
+    where = record_filter(config.timezone, " ".join(query), grep, level, services, since, until)
     store = _open(store_path, config, read_only=True)
     out = sys.stdout
     colour = use_colour(sys.stdout)
@@ -578,7 +609,7 @@ def patterns(
     from loglens.analysis.patterns import patterns as find_patterns
 
     config = load_config(config_path)
-    where = _filters(config, services=services, since=since, until=until)
+    where = record_filter(config.timezone, services=services, since=since, until=until)
     store = _open(store_path, config, read_only=True)
     try:
         found = find_patterns(store.pattern_stats(where.where, where.params, RECENT_SHARE))
@@ -789,7 +820,7 @@ def summary(
     from loglens.analysis.summary import summarise
 
     config = load_config(config_path)
-    where = _filters(config, services=services, since=since, until=until)
+    where = record_filter(config.timezone, services=services, since=since, until=until)
     store = _open(store_path, config, read_only=True)
     try:
         counts = store.counts(where.where, where.params)
@@ -978,7 +1009,7 @@ def diff(
         _diff_side("A", a_range, a_source, now_ns, config),
         _diff_side("B", b_range, b_source, now_ns, config),
     ]
-    only = _filters(config, services=services)
+    only = record_filter(config.timezone, services=services)
     if by_source:
         hint = (
             "a source is matched as given to `loglens ingest` (the exact path, or a glob with *); "
@@ -1029,7 +1060,7 @@ def metrics(
 
     config = load_config(config_path)
     rules = select(config.metrics, names, config.source_file)
-    extra = _filters(config, since=since, until=until)
+    extra = record_filter(config.timezone, since=since, until=until)
     store = _open(store_path, config, read_only=True)
     try:
         series = [(rule, compute(store, rule, extra)) for rule in rules]

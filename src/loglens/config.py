@@ -23,6 +23,7 @@ from loglens.errors import ConfigError, LoglensError
 from loglens.formats.level import LevelRule, level_from_name
 from loglens.mining.drain import DEFAULT_MAX_TEMPLATES
 from loglens.query.timerange import parse_duration
+from loglens.server.settings import ServerSettings, parse_server
 from loglens.sources.follow import FollowSettings
 from loglens.sources.lines import DEFAULT_MAX_LINE_BYTES
 from loglens.store.duckdb import COMPRESSIONS, DEFAULT_COMPRESSION, DEFAULT_MEMORY_LIMIT
@@ -65,6 +66,7 @@ class Config:
     metrics: tuple[MetricRule, ...] = ()
     analysis: WatchSettings = field(default_factory=WatchSettings)
     follow: FollowSettings = field(default_factory=FollowSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
 
     def rule_for(self, file_path: str, display: str) -> SourceRule | None:
         """The first `[[sources]]` entry matching a file, if any."""
@@ -176,6 +178,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         level_rules.append(LevelRule(pattern, level))
 
     follow = parse_follow(_table(data, "follow", where), max_line, where)
+    server = parse_server(_table(data, "server", where), where)
     metrics = parse_metrics(data.get("metrics", []), where)
     analysis = parse_analysis(_table(data, "analysis", where), where)
 
@@ -192,6 +195,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         metrics=metrics,
         analysis=analysis,
         follow=follow,
+        server=server,
     )
 
 

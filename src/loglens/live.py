@@ -20,8 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from loglens.config import SourceRule
 from loglens.formats.base import LogFormat, SourceContext
 from loglens.formats.multiline import EventFramer
+from loglens.inbox import Inbox, IngestJob
 from loglens.pipeline import Ingestor, StoreWriter
 from loglens.record import Record
 from loglens.sources.file import Checkpoint, service_from_path
@@ -32,6 +34,8 @@ from loglens.sources.pipe import PipeSource, wait_readable
 DETECT_LINES = 50
 DETECT_WAIT_S = 0.5
 COMMIT_INTERVAL_S = 1.0
+MAX_PUSH_SOURCES = 1024
+"""Parse states kept for pushing senders (each holds its format and at most one open event)."""
 
 RecordsCallback = Callable[[list[Record]], None]
 NoticeCallback = Callable[[str], None]
@@ -109,6 +113,8 @@ class LiveIngest:
         self._last_file: dict[str, OpenLogFile] = {}
         self._pipes: list[tuple[PipeSource, _Parsing]] = []
         self._dirty = False
+        self._inbox: Inbox | None = None
+        self._pushed: dict[tuple[str, str | None, str | None], _Parsing] = {}
         self.stats = LiveStats()
 
     # -- sources -----------------------------------------------------------------------------------
@@ -154,6 +160,11 @@ class LiveIngest:
         self._pipes.append((pipe, parsing))
         return pipe
 
+    def attach(self, inbox: Inbox) -> None:
+        """Takes pushed batches from `inbox` too (the daemon's HTTP ingest); each is acknowledged once
+        committed. With an inbox, the loop runs until stopped even when it has no other source."""
+        self._inbox = inbox
+
     def _scan(self, first: bool = False) -> None:
         if self._paths is None:
             return
@@ -195,27 +206,80 @@ class LiveIngest:
                     next_scan = now + settings.scan_interval
                 busy = self._poll_files(now)
                 busy = self._poll_pipes(now) or busy
+                busy = self._take_pushed(now) or busy
                 self._tick(now)
                 retired = any(tailed.retired for tailed, _ in self._files)
                 if retired or (self._dirty and now - last_commit >= self._commit_interval):
                     self.commit()
                     last_commit = now
-                if self._paths is None and all(pipe.done for pipe, _ in self._pipes):
+                if self._paths is None and self._inbox is None and all(pipe.done for pipe, _ in self._pipes):
                     break
                 if not busy and self._on_caught_up is not None and not self._holding():
                     self._on_caught_up()
                     self._on_caught_up = None
                 if not busy:
-                    open_pipes = [pipe.fd for pipe, _ in self._pipes if not pipe.done]
-                    wait_readable(open_pipes, 0 if stop.is_set() else settings.poll_interval)
+                    waiting = [pipe.fd for pipe, _ in self._pipes if not pipe.done]
+                    waiting += [self._inbox.fd] if self._inbox is not None else []
+                    wait_readable(waiting, 0 if stop.is_set() else settings.poll_interval)
         finally:
             for _, parsing in self._pipes:
-                self._emit(parsing, self._flush(parsing), None, None)
+                self._emit(self._flush(parsing), None, None)
             self.commit()
             if self._on_caught_up is not None:
                 self._on_caught_up()
             for tailed, _ in self._files:
                 tailed.close()
+
+    def _take_pushed(self, now: float) -> bool:
+        """Stores every job waiting in the inbox, commits once for all, then completes each."""
+        jobs = self._inbox.take() if self._inbox is not None else []
+        if not jobs:
+            return False
+        for job in jobs:
+            try:
+                records = job.records
+                if job.lines:
+                    parsing = self._parsing_of(job)
+                    # A push is complete in itself: its last event closes with it.
+                    records = self._parse(parsing, job.lines, True, now) + self._flush(parsing)
+                elif job.fields:
+                    for record in records:
+                        record.fields = {**record.fields, **job.fields} if record.fields else dict(job.fields)
+                self._emit(records, None, None)
+                job.stored = len(records)
+            except Exception as exc:  # one bad job must not fail the others or stop the loop
+                job.error = exc
+        try:
+            self.commit()
+        except BaseException as exc:
+            for job in jobs:
+                job.error = job.error or exc
+            raise
+        finally:
+            for job in jobs:
+                if job.on_done is not None:
+                    job.on_done(job)
+        return True
+
+    def _parsing_of(self, job: IngestJob) -> _Parsing:
+        """The parse state of pushes from one source (format found once, like a file's)."""
+        key = (job.source, job.service, job.format)
+        parsing = self._pushed.get(key)
+        if parsing is None:
+            if len(self._pushed) >= MAX_PUSH_SOURCES:
+                self._pushed.clear()  # bounded: a new sender after many only re-detects its format
+            rule = self._ingestor.config.rule_for(job.source, job.source)
+            if job.timezone is not None:
+                rule = SourceRule(
+                    job.source, rule.format if rule else None, rule.service if rule else None, job.timezone
+                )
+            service = job.service or (rule.service if rule else None) or service_from_path(job.source)
+            ctx = self._ingestor.source_context(job.source, service, rule, time.time_ns())
+            parsing = self._pushed[key] = _Parsing(ctx, job.fields)
+            forced = job.format or (rule.format if rule else None)
+            if forced:
+                self._set_format(parsing, self._ingestor.choose_format(b"", forced))
+        return parsing
 
     def _holding(self) -> bool:
         """True while a source holds lines back: for format detection, or an event still open
@@ -261,12 +325,12 @@ class LiveIngest:
                 # Another stream of the same command moved on: what the others hold came before.
                 for _, other in self._pipes:
                     if other is not parsing:
-                        self._emit(other, self._flush(other), None, None)
+                        self._emit(self._flush(other), None, None)
             for line_chunk in chunks:
                 busy = True
                 self._take_lines(parsing, line_chunk, now)
             if pipe.done and not was_done:
-                self._emit(parsing, self._flush(parsing), None, None)
+                self._emit(self._flush(parsing), None, None)
         return busy
 
     def _take_file_chunk(self, tailed: TailedFile, parsing: _Parsing, chunk: FileChunk, now: float) -> None:
@@ -276,7 +340,7 @@ class LiveIngest:
             # open event is complete); a copytruncate copy continues the same text from an offset.
             opened = chunk.file
             if opened.start_offset == 0:
-                self._emit(parsing, self._flush(parsing), None, key)
+                self._emit(self._flush(parsing), None, key)
             if self._writer is not None:
                 mark = opened.checkpoint(key, max(opened.start_offset - parsing.pending_bytes(), 0))
                 self._writer.put([], mark)
@@ -288,11 +352,11 @@ class LiveIngest:
         checkpoint = None
         if chunk.exact and parsing.held_exact and parsing.fmt is not None:
             checkpoint = chunk.file.checkpoint(key, chunk.end_offset - parsing.pending_bytes())
-        self._emit(parsing, records, checkpoint, key)
+        self._emit(records, checkpoint, key)
 
     def _take_lines(self, parsing: _Parsing, chunk: LineChunk, now: float) -> None:
         self.stats.bytes += _chunk_bytes(chunk.lines)
-        self._emit(parsing, self._parse(parsing, chunk.lines, chunk.exact, now), None, None)
+        self._emit(self._parse(parsing, chunk.lines, chunk.exact, now), None, None)
 
     def _tick(self, now: float) -> None:
         """Time-driven closes: detection after `detect_wait`, an open event after `quiet_flush`."""
@@ -306,11 +370,11 @@ class LiveIngest:
             checkpoint = None
             if last is not None and exact:
                 checkpoint = last.checkpoint(tailed.key, last.splitter.consumed - parsing.pending_bytes())
-            self._emit(parsing, records, checkpoint, tailed.key)
+            self._emit(records, checkpoint, tailed.key)
         for _, parsing in self._pipes:
             records = self._due(parsing, now)
             if records is not None:
-                self._emit(parsing, records, None, None)
+                self._emit(records, None, None)
 
     def _due(self, parsing: _Parsing, now: float) -> list[Record] | None:
         """What time closes now in one source: detection on held lines once they waited long
@@ -372,9 +436,7 @@ class LiveIngest:
                 record.fields = {**record.fields, **parsing.extra} if record.fields else dict(parsing.extra)
         return records
 
-    def _emit(
-        self, parsing: _Parsing, records: list[Record], checkpoint: Checkpoint | None, key: str | None
-    ) -> None:
+    def _emit(self, records: list[Record], checkpoint: Checkpoint | None, key: str | None) -> None:
         if not records and checkpoint is None:
             return
         self.stats.records += len(records)

@@ -1,0 +1,138 @@
+"""`loglens up`: one process with the store's single writer, the live sources, an inbox for pushed
+logs, and the HTTP server.
+
+Threads: the pipeline thread runs `LiveIngest` (files and pipes from loglens.toml, and the inbox that
+HTTP pushes and the demo feed); the store writer thread under it; the HTTP server (uvicorn) in the
+main thread. Readers (the query API) use their own cursors on the same store. `daemon.json`, written
+beside the store once the server listens, tells the CLI where a running daemon is (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+
+from loglens.config import Config
+from loglens.errors import LoglensError
+from loglens.inbox import Inbox, IngestJob
+from loglens.live import LiveIngest
+from loglens.pipeline import Ingestor, StoreWriter
+from loglens.store.duckdb import DuckDBStore
+
+DAEMON_FILE = "daemon.json"
+DEMO_RATE = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """Where the HTTP server binds (`--listen HOST:PORT`; port 0 picks a free one)."""
+
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> Listen:
+        """`127.0.0.1:8080`, `[::1]:8080`, `:8080` (loopback) or `8080`."""
+        host, _, port = text.rpartition(":")
+        host = host.strip("[]") or "127.0.0.1"
+        try:
+            number = int(port)
+        except ValueError:
+            raise LoglensError(f"--listen {text!r}: give HOST:PORT, such as 127.0.0.1:8080") from None
+        if not 0 <= number <= 65535:
+            raise LoglensError(f"--listen {text!r}: the port must be 0–65535")
+        return cls(host, number)
+
+    @property
+    def loopback(self) -> bool:
+        """True when only this machine can connect."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+class Daemon:
+    """The running parts of `loglens up` (start them with `start`, stop with `stop`)."""
+
+    def __init__(self, store_path: Path, config: Config, demo: bool = False) -> None:
+        self.config = config
+        self.store_path = store_path
+        self.store = DuckDBStore(store_path, memory_limit=config.memory_limit, compression=config.compression)
+        self.ingestor = Ingestor(self.store, config)
+        self.ingestor.start_mining(0)
+        self.writer = StoreWriter(self.store)
+        self.inbox = Inbox(config.server.inbox_records)
+        self.live = LiveIngest(self.ingestor, self.writer, config.follow)
+        self.live.attach(self.inbox)
+        patterns = [rule.path for rule in config.sources]
+        if patterns:
+            self.live.follow_paths(patterns)
+        self.started = time.time()
+        self.url: str | None = None
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run_live, name="loglens-pipeline", daemon=True)]
+        if demo:
+            self._threads.append(threading.Thread(target=self._feed_demo, name="loglens-demo", daemon=True))
+        self.failure: BaseException | None = None
+
+    def start(self) -> None:
+        """Starts the pipeline (and the demo feed)."""
+        for thread in self._threads:
+            thread.start()
+
+    def _run_live(self) -> None:
+        try:
+            self.live.run(self._stop)
+        except BaseException as exc:
+            self.failure = exc
+            self._stop.set()
+
+    def _feed_demo(self) -> None:
+        """The demo generator's lines, pushed in real time as one job per file and tick."""
+        from loglens.demo import demo_lines, live_spec, realtime
+
+        spec = live_spec(time.time_ns(), DEMO_RATE)
+        for batch in realtime(demo_lines(spec), self._stop):
+            by_file: dict[str, list[str]] = {}
+            for line in batch:
+                by_file.setdefault(line.path, []).extend(line.text.split("\n"))
+            for path, lines in by_file.items():
+                # The demo stamps in UTC, without a zone in three of its formats.
+                self.inbox.submit(IngestJob(lines=lines, source=f"demo/{path}", timezone=UTC))
+
+    def announce(self, url: str) -> None:
+        """Writes daemon.json beside the store: the CLI finds the daemon for this store there."""
+        self.url = url
+        info = {"url": url, "pid": os.getpid(), "store": str(self.store_path)}
+        tmp = self.daemon_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info) + "\n")
+        tmp.replace(self.daemon_file)
+
+    @property
+    def daemon_file(self) -> Path:
+        """Where daemon.json lives."""
+        return self.store_path.parent / DAEMON_FILE
+
+    def stop(self) -> None:
+        """Stops the sources, commits what was read, and closes the store."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)
+        self.inbox.close()
+        try:
+            self.writer.close()
+        finally:
+            self.store.close()
+            if self.daemon_file.exists():
+                with_pid = json.loads(self.daemon_file.read_text() or "{}")
+                if with_pid.get("pid") == os.getpid():
+                    self.daemon_file.unlink()

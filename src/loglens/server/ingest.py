@@ -1,0 +1,119 @@
+"""HTTP ingest: a push is acknowledged (2xx) only once its records are committed to the store.
+
+`POST /ingest` takes raw text (one event per line, multi-line events framed as in a file, the format
+detected or given with `?format=`) with `?service=` and `?source=`. Bodies may be gzip; bodies over
+the cap get 413; a full inbox gets 429 with Retry-After; an undecodable body gets 400 saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from loglens.inbox import IngestJob
+
+if TYPE_CHECKING:
+    from loglens.daemon import Daemon
+
+router = APIRouter()
+
+ACK_TIMEOUT_S = 60.0
+RETRY_AFTER_S = 1
+
+
+class Refused(Exception):
+    """A push that is answered with an error status before it reaches the inbox."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, decompressed when gzip, refused (413) past `limit` bytes either way."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Refused(413, f"body of {int(declared):,} bytes is over the limit of {limit:,}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refused(413, f"body is over the limit of {limit:,} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        inflater = zlib.decompressobj(wbits=47 if encoding != "deflate" else 15)
+        try:
+            body = inflater.decompress(body, limit + 1)
+        except zlib.error as exc:
+            raise Refused(400, f"body is not valid {encoding}: {exc}") from None
+        if len(body) > limit or inflater.unconsumed_tail:
+            raise Refused(413, f"decompressed body is over the limit of {limit:,} bytes")
+    elif encoding not in ("", "identity"):
+        raise Refused(415, f"Content-Encoding {encoding!r} is not supported (gzip, deflate)")
+    return body
+
+
+async def acknowledge(daemon: Daemon, job: IngestJob) -> IngestJob:
+    """Queues `job` and waits until its records are committed; raises Refused when the inbox is
+    full (429) or the commit does not come in time (503)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[IngestJob] = loop.create_future()
+
+    def settle() -> None:
+        if not done.done():
+            done.set_result(job)
+
+    def finished(_: IngestJob) -> None:
+        loop.call_soon_threadsafe(settle)
+
+    job.on_done = finished
+    if not daemon.inbox.submit(job):
+        raise Refused(429, "loglens is taking in more than it can store: retry shortly")
+    try:
+        return await asyncio.wait_for(done, ACK_TIMEOUT_S)
+    except TimeoutError:
+        raise Refused(503, "the push was queued but not committed in time; it may still be stored") from None
+
+
+def refusal(exc: Refused) -> JSONResponse:
+    """The error response of a refused push (with Retry-After on 429)."""
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.status == 429 else None
+    return JSONResponse({"error": exc.reason}, status_code=exc.status, headers=headers)
+
+
+@router.post("/ingest", summary="Raw text lines (any format loglens reads)")
+async def ingest_text(
+    request: Request,
+    service: Annotated[
+        str | None, Query(description="Service of the records (default: from the source).")
+    ] = None,
+    source: Annotated[str, Query(description="Name of the sender, as a file name would be.")] = "http",
+    format: Annotated[str | None, Query(description="Format name; default: detected.")] = None,
+) -> JSONResponse:
+    """Stores the body's lines; answers once they are committed: `{"accepted": N}`."""
+    daemon: Daemon = request.app.state.daemon
+    try:
+        body = await read_body(request, daemon.config.server.max_body_bytes)
+        text = body.decode("utf-8", "backslashreplace")
+        lines = text.replace("\r\n", "\n").split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        if format is not None:
+            from loglens.formats import format_names
+
+            if format not in format_names():
+                raise Refused(400, f"unknown format {format!r}; choose one of: {', '.join(format_names())}")
+        job = await acknowledge(daemon, IngestJob(lines=lines, source=source, service=service, format=format))
+    except Refused as exc:
+        return refusal(exc)
+    if job.error is not None:
+        return JSONResponse({"error": f"not stored: {job.error}"}, status_code=500)
+    return JSONResponse({"accepted": job.stored})

@@ -1,0 +1,178 @@
+"""Tests for `loglens up`: a real daemon process on a random port, pushed to and queried over HTTP."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from loglens.store.duckdb import DuckDBStore
+
+
+class Up:
+    """A `loglens up` process and its URL (read from daemon.json)."""
+
+    def __init__(self, folder: Path, config: str = "", *extra: str) -> None:
+        self.folder = folder
+        self.store = folder / "s.duckdb"
+        (folder / "loglens.toml").write_text(config)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "loglens", "up", "--store", str(self.store), "--listen", "127.0.0.1:0",
+             "--config", str(folder / "loglens.toml"), *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "TZ": "UTC"},
+        )  # fmt: skip
+        info = folder / "daemon.json"
+        deadline = time.monotonic() + 30
+        while not info.exists():
+            assert self.proc.poll() is None, self.proc.stderr.read().decode()  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "daemon.json did not appear"
+            time.sleep(0.05)
+        self.url = json.loads(info.read_text())["url"]
+        self.client = httpx.Client(base_url=self.url, timeout=30)
+
+    def stop(self, sig: signal.Signals = signal.SIGINT) -> str:
+        self.client.close()
+        self.proc.send_signal(sig)
+        _, err = self.proc.communicate(timeout=30)
+        return err.decode()
+
+    def kill(self) -> None:
+        self.client.close()
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Up]:
+    daemon = Up(tmp_path)
+    try:
+        yield daemon
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.stop()
+
+
+def lines(n: int, word: str = "request") -> bytes:
+    return "".join(f"2026-11-27 10:00:{i % 60:02d} INFO {word} {i} done\n" for i in range(n)).encode()
+
+
+class TestIngest:
+    def test_pushed_lines_are_queryable(self, up: Up) -> None:
+        """Lines pushed to /ingest are acknowledged with their count and returned by /api/logs."""
+        answer = up.client.post("/ingest", params={"service": "billing"}, content=lines(50))
+        assert answer.status_code == 200 and answer.json() == {"accepted": 50}
+        found = up.client.get("/api/logs", params={"service": "billing", "limit": 1000}).json()
+        assert found["count"] == 50
+        assert found["records"][0]["svc"] == "billing" and found["records"][0]["msg"] == "request 0 done"
+
+    def test_gzip_body(self, up: Up) -> None:
+        """A gzip body is read like a plain one."""
+        answer = up.client.post(
+            "/ingest", params={"service": "zipped"}, content=gzip.compress(lines(10)),
+            headers={"Content-Encoding": "gzip"},
+        )  # fmt: skip
+        assert answer.json() == {"accepted": 10}
+
+    def test_bad_requests_say_why(self, up: Up) -> None:
+        """A broken gzip body, an unknown format and a gzip bomb are refused with the reason."""
+        broken = up.client.post("/ingest", content=b"not gzip", headers={"Content-Encoding": "gzip"})
+        assert broken.status_code == 400 and "gzip" in broken.json()["error"]
+        unknown = up.client.post("/ingest", params={"format": "nope"}, content=b"x\n")
+        assert unknown.status_code == 400 and "unknown format 'nope'" in unknown.json()["error"]
+        bomb = gzip.compress(b"\0" * (80 * 1024 * 1024))  # 80 MB of zeros in ~80 KB
+        too_big = up.client.post("/ingest", content=bomb, headers={"Content-Encoding": "gzip"})
+        assert too_big.status_code == 413 and "limit" in too_big.json()["error"]
+        assert up.client.get("/api/health").json()["status"] == "ok"
+
+    def test_bad_query_is_a_400(self, up: Up) -> None:
+        """A query the language cannot read is answered 400 with the reason, not 500."""
+        answer = up.client.get("/api/logs", params={"since": "yesterday-ish"})
+        assert answer.status_code == 400 and answer.json()["error"]
+
+
+class TestDurability:
+    def test_acknowledged_records_survive_kill_9(self, tmp_path: Path) -> None:
+        """Every push answered 200 is on disk: SIGKILL right after, and the store still holds it."""
+        daemon = Up(tmp_path)
+        accepted = 0
+        for i in range(20):
+            answer = daemon.client.post("/ingest", params={"service": f"s{i % 3}"}, content=lines(100))
+            accepted += answer.json()["accepted"]
+        daemon.kill()
+        store = DuckDBStore(daemon.store, read_only=True)
+        try:
+            assert store.count() == accepted == 2000
+        finally:
+            store.close()
+
+    def test_full_inbox_answers_429_and_loses_nothing_acknowledged(self, tmp_path: Path) -> None:
+        """Past the inbox bound pushes get 429 with Retry-After; all that got 200 is stored."""
+        daemon = Up(tmp_path, "[server]\ninbox_records = 3000\n")
+        statuses: list[int] = []
+        accepted: list[int] = []
+        retry_after: list[str] = []
+
+        def push() -> None:
+            with httpx.Client(base_url=daemon.url, timeout=60) as client:
+                for _ in range(6):
+                    answer = client.post("/ingest", content=lines(1000))
+                    statuses.append(answer.status_code)
+                    if answer.status_code == 200:
+                        accepted.append(answer.json()["accepted"])
+                    else:
+                        retry_after.append(answer.headers.get("retry-after", ""))
+
+        senders = [threading.Thread(target=push) for _ in range(8)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+        health = daemon.client.get("/api/health").json()
+        daemon.stop()
+        assert set(statuses) <= {200, 429}
+        assert 429 in statuses and 200 in statuses
+        assert set(retry_after) == {"1"}
+        assert health["inbox"]["refused"] == statuses.count(429)
+        store = DuckDBStore(daemon.store, read_only=True)
+        try:
+            assert store.count() == sum(accepted)
+        finally:
+            store.close()
+
+
+class TestLifecycle:
+    @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+    def test_demo_feed_and_clean_stop(self, tmp_path: Path, sig: signal.Signals) -> None:
+        """`--demo` feeds the live demo stream in; Ctrl-C or SIGTERM commits, removes daemon.json
+        and exits 0."""
+        daemon = Up(tmp_path, "", "--demo")
+        deadline = time.monotonic() + 20
+        while daemon.client.get("/api/health").json()["records"] < 50:
+            assert time.monotonic() < deadline, "no demo records arrived"
+            time.sleep(0.2)
+        services = {r["svc"] for r in daemon.client.get("/api/logs", params={"limit": 500}).json()["records"]}
+        said = daemon.stop(sig)
+        assert daemon.proc.returncode == 0, said
+        assert len(services) >= 3
+        assert not (tmp_path / "daemon.json").exists()
+
+    def test_refuses_to_listen_beyond_this_machine(self, tmp_path: Path) -> None:
+        """Without access tokens, binding a non-loopback address is refused with the reason."""
+        store = str(tmp_path / "s.duckdb")
+        out = subprocess.run(
+            [sys.executable, "-m", "loglens", "up", "--store", store, "--listen", "0.0.0.0:0"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert out.returncode == 1 and "use 127.0.0.1" in out.stderr
