@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conftest import run_loglens
 from loglens.store.duckdb import DuckDBStore
 
 
@@ -176,3 +177,21 @@ class TestLifecycle:
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert out.returncode == 1 and "use 127.0.0.1" in out.stderr
+
+
+class TestCliThroughTheDaemon:
+    def test_logs_prints_the_same_as_from_the_store(self, tmp_path: Path) -> None:
+        """While the daemon holds the store, `loglens logs` asks it, and prints what it prints when
+        it opens the store itself (text, --json, --dedupe, a query)."""
+        daemon = Up(tmp_path)
+        body = (
+            lines(30)
+            + b"2026-11-27 10:01:00 ERROR disk full on /var\n2026-11-27 10:01:01 ERROR disk full on /var\n"
+        )
+        daemon.client.post("/ingest", params={"service": "db"}, content=body)
+        views = (["-n", "5"], ["--json", "-n", "all"], ["--dedupe"], ["--level", "error", "disk"])
+        through = [run_loglens("logs", "--store", str(daemon.store), *view).stdout for view in views]
+        daemon.stop()
+        direct = [run_loglens("logs", "--store", str(daemon.store), *view).stdout for view in views]
+        assert through == direct
+        assert len(through[1].splitlines()) == 32 and "disk full on /var (x2" in through[2]

@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +21,7 @@ import click
 import orjson
 
 from loglens.allocation import return_arrow_memory
+from loglens.client import DaemonClient, running_daemon
 from loglens.config import Config, load_config, resolve_store_path
 from loglens.errors import LoglensError
 from loglens.formats.timestamp import to_iso_ms
@@ -30,6 +31,7 @@ from loglens.pipeline import Ingestor, IngestReport, StoreWriter
 from loglens.query.filters import record_filter
 from loglens.query.language import CompiledQuery, and_all
 from loglens.query.timerange import parse_duration, parse_time_bound
+from loglens.store.base import StoredRecord
 from loglens.store.duckdb import DuckDBStore
 
 if TYPE_CHECKING:
@@ -558,26 +560,37 @@ def logs(
     limit = _lines_option(lines)
     window_ns = parse_duration(window)
     config = load_config(config_path)
-    where = record_filter(config.timezone, " ".join(query), grep, level, services, since, until)
+    text = " ".join(query)
+    url = running_daemon(resolve_store_path(store_path, config))
+    if url is not None:  # the daemon holds the store: ask it
+        records = DaemonClient(url).logs(text, grep, level, services, since, until, limit)
+        _print_records(records, as_json, raw, dedupe, window_ns)
+        return
+    where = record_filter(config.timezone, text, grep, level, services, since, until)
     store = _open(store_path, config, read_only=True)
-    out = sys.stdout
-    colour = use_colour(sys.stdout)
     try:
-        write = out.write
-        records = store.search(where.where, where.params, limit)
-        if dedupe:
-            for group in dedupe_records(records, window_ns):
-                write(format_dedup_group(group, as_json, colour) + "\n")
-            return
-        for record in records:
-            if as_json:
-                write(format_json(record) + "\n")
-            elif raw:
-                write(record.raw + "\n")
-            else:
-                write(format_line(record, colour) + "\n")
+        _print_records(store.search(where.where, where.params, limit), as_json, raw, dedupe, window_ns)
     finally:
         store.close()
+
+
+def _print_records(
+    records: Iterable[StoredRecord], as_json: bool, raw: bool, dedupe: bool, window_ns: int
+) -> None:
+    """`loglens logs` output, the same whether the records came from the store or the daemon."""
+    write = sys.stdout.write
+    colour = use_colour(sys.stdout)
+    if dedupe:
+        for group in dedupe_records(records, window_ns):
+            write(format_dedup_group(group, as_json, colour) + "\n")
+        return
+    for record in records:
+        if as_json:
+            write(format_json(record) + "\n")
+        elif raw:
+            write(record.raw + "\n")
+        else:
+            write(format_line(record, colour) + "\n")
 
 
 # -- patterns --------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
+from loglens.client import DAEMON_FILE
 from loglens.config import Config
 from loglens.errors import LoglensError
 from loglens.inbox import Inbox, IngestJob
@@ -25,7 +26,6 @@ from loglens.live import LiveIngest
 from loglens.pipeline import Ingestor, StoreWriter
 from loglens.store.duckdb import DuckDBStore
 
-DAEMON_FILE = "daemon.json"
 DEMO_RATE = 50.0
 
 

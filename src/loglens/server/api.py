@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 router = APIRouter(prefix="/api")
 
-MAX_LIMIT = 10_000
+MAX_LIMIT = 1_000_000
 
 
 @router.get("/health", summary="Liveness and the daemon's vital figures")
@@ -45,10 +45,12 @@ def logs(
     service: Annotated[list[str] | None, Query(description="Only these services.")] = None,
     since: Annotated[str | None, Query(description="15m, 2h, 2d or a time.")] = None,
     until: Annotated[str | None, Query(description="Same forms as since; exclusive.")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    limit: Annotated[int, Query(ge=0, le=MAX_LIMIT, description="The last N; 0: all.")] = 100,
 ) -> dict[str, Any]:
-    """`{"records": [...], "count": N}` with records as in `loglens logs --json`."""
+    """`{"records": [...], "count": N}` with records as in `loglens logs --json`, plus their `id`
+    and `raw` text."""
     daemon: Daemon = request.app.state.daemon
     where = record_filter(daemon.config.timezone, q, grep, level, service or (), since, until)
-    records = [record_json(r) for r in daemon.store.search(where.where, where.params, limit)]
+    found = daemon.store.search(where.where, where.params, limit or None)
+    records = [{**record_json(r), "id": r.id, "raw": r.raw} for r in found]
     return {"records": records, "count": len(records)}
