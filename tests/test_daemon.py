@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import incident_scenario
 from conftest import run_loglens
 from loglens.store.duckdb import DuckDBStore
 
@@ -195,3 +196,24 @@ class TestCliThroughTheDaemon:
         direct = [run_loglens("logs", "--store", str(daemon.store), *view).stdout for view in views]
         assert through == direct
         assert len(through[1].splitlines()) == 32 and "disk full on /var (x2" in through[2]
+
+    def test_incidents_through_the_daemon(self, tmp_path: Path) -> None:
+        """`/api/incidents`, `/api/incidents/{id}` and `/api/anomalies` answer as the CLI does, and
+        `loglens incidents` prints the same through the daemon as from the store."""
+        log = incident_scenario.write_jsonl(tmp_path / "scenario.jsonl")
+        daemon = Up(tmp_path)
+        pushed = daemon.client.post("/ingest", params={"format": "json"}, content=log.read_bytes())
+        assert pushed.status_code == 200
+        listed = daemon.client.get("/api/incidents").json()
+        one = daemon.client.get(f"/api/incidents/{listed[0]['id']}").json()
+        missing = daemon.client.get("/api/incidents/inc-nope")
+        anomalies = daemon.client.get("/api/anomalies").json()
+        through = [
+            run_loglens("incidents", "--store", str(daemon.store), *v).stdout for v in ([], ["--json"])
+        ]
+        daemon.stop()
+        direct = [run_loglens("incidents", "--store", str(daemon.store), *v).stdout for v in ([], ["--json"])]
+        assert through == direct
+        assert len(listed) == 1 and listed[0]["root_cause"]["service"] == "db" and one == listed[0]
+        assert missing.status_code == 404
+        assert anomalies and {a["service"] for a in anomalies} <= {"db", "web"}

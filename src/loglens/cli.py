@@ -761,9 +761,16 @@ def incidents(
     """Anomalies grouped across services into incidents, with the ranked root cause."""
     from loglens.analysis.report import incident_json
 
-    replayed, templates = _replayed(store_path, config_path, since, until)
-    found = replayed.incidents
-    chosen = [incident_json(i, templates) for i in found if not services or set(services) & set(i.services)]
+    config = load_config(config_path)
+    url = running_daemon(resolve_store_path(store_path, config))
+    if url is not None:  # the daemon holds the store: ask it
+        chosen = DaemonClient(url).incidents(since, until, services)
+    else:
+        replayed, templates = _replayed(store_path, config_path, since, until)
+        found = replayed.incidents
+        chosen = [
+            incident_json(i, templates) for i in found if not services or set(services) & set(i.services)
+        ]
     if as_json:
         _write_json(chosen)
         return

@@ -82,6 +82,15 @@ class DaemonClient:
         data = self._get("/api/logs", params)
         return [stored_record(row) for row in data["records"]]
 
+    def incidents(
+        self, since: str | None, until: str | None, services: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """`GET /api/incidents`: the same objects as `loglens incidents --json`."""
+        params: dict[str, Any] = {"service": list(services)}
+        params.update({k: v for k, v in (("since", since), ("until", until)) if v is not None})
+        found: list[dict[str, Any]] = self._get("/api/incidents", params)  # type: ignore[assignment]
+        return found
+
     def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         try:
             answer = httpx.get(self.url + path, params=params, timeout=TIMEOUT_S)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 
+from loglens.analysis.detectors import SEVERITY_RANK
+from loglens.analysis.report import anomaly_json, incident_json
+from loglens.analysis.watch import Replay, replay
 from loglens.output import record_json
 from loglens.query.filters import record_filter
+from loglens.query.timerange import parse_time_bound
 
 if TYPE_CHECKING:
     from loglens.daemon import Daemon
@@ -54,3 +58,54 @@ def logs(
     found = daemon.store.search(where.where, where.params, limit or None)
     records = [{**record_json(r), "id": r.id, "raw": r.raw} for r in found]
     return {"records": records, "count": len(records)}
+
+
+def _replayed(daemon: Daemon, since: str | None, until: str | None) -> tuple[Replay, dict[str, str]]:
+    """The detectors over the stored range, as `loglens anomalies/incidents` run them."""
+    tz = daemon.config.timezone
+    since_ns = parse_time_bound(since, tz=tz) if since else None
+    until_ns = parse_time_bound(until, tz=tz) if until else None
+    found = replay(daemon.store, since_ns, until_ns, daemon.config.analysis)
+    return found, {t.id: t.text for t in daemon.store.templates()}
+
+
+@router.get("/anomalies", summary="What the detectors found unusual (as `loglens anomalies --json`)")
+def anomalies(
+    request: Request,
+    since: Annotated[str | None, Query()] = None,
+    until: Annotated[str | None, Query()] = None,
+    service: Annotated[list[str] | None, Query()] = None,
+    min_severity: Annotated[str, Query(pattern="^(info|warning|critical)$")] = "warning",
+) -> list[dict[str, Any]]:
+    """Anomalies at or above `min_severity`, oldest first, each with its template's text."""
+    found, templates = _replayed(request.app.state.daemon, since, until)
+    floor = SEVERITY_RANK[min_severity]
+    return [
+        anomaly_json(a) | {"template": templates.get(a.template_id or "")}
+        for a in found.anomalies
+        if SEVERITY_RANK[a.severity] >= floor and (not service or a.service in service)
+    ]
+
+
+@router.get("/incidents", summary="Incidents with their ranked root cause (as `loglens incidents --json`)")
+def incidents(
+    request: Request,
+    since: Annotated[str | None, Query()] = None,
+    until: Annotated[str | None, Query()] = None,
+    service: Annotated[list[str] | None, Query()] = None,
+) -> list[dict[str, Any]]:
+    """Every incident in the range touching one of `service` (all when none is given)."""
+    found, templates = _replayed(request.app.state.daemon, since, until)
+    return [
+        incident_json(i, templates) for i in found.incidents if not service or set(service) & set(i.services)
+    ]
+
+
+@router.get("/incidents/{incident_id}", summary="One incident")
+def incident(request: Request, incident_id: str) -> dict[str, Any]:
+    """The incident with this id (404 when there is none)."""
+    found, templates = _replayed(request.app.state.daemon, None, None)
+    for item in found.incidents:
+        if item.id == incident_id:
+            return incident_json(item, templates)
+    raise HTTPException(404, f"no incident {incident_id!r}")
