@@ -401,6 +401,11 @@ class Ingestor:
         return self._store
 
     @property
+    def levels(self) -> LevelClassifier:
+        """The level rules of loglens.toml with the built-in guesses (decoders of pushed logs use it)."""
+        return self._levels
+
+    @property
     def config(self) -> Config:
         """Source rules, level rules and limits."""
         return self._config

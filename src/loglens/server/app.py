@@ -20,6 +20,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     """The application serving `daemon`."""
     from loglens.server.api import router as api_router
     from loglens.server.ingest import router as ingest_router
+    from loglens.server.shippers import router as shippers_router
 
     app = FastAPI(
         title="loglens",
@@ -29,6 +30,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.state.daemon = daemon
     app.include_router(ingest_router)
     app.include_router(api_router)
+    app.include_router(shippers_router)
 
     @app.exception_handler(LoglensError)
     async def loglens_error(request: Request, exc: LoglensError) -> JSONResponse:

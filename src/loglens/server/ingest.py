@@ -1,20 +1,24 @@
 """HTTP ingest: a push is acknowledged (2xx) only once its records are committed to the store.
 
 `POST /ingest` takes raw text (one event per line, multi-line events framed as in a file, the format
-detected or given with `?format=`) with `?service=` and `?source=`. Bodies may be gzip; bodies over
-the cap get 413; a full inbox gets 429 with Retry-After; an undecodable body gets 400 saying why.
+detected or given with `?format=`), or JSON lines when sent as JSON (`?msg_field=`, `?time_field=`,
+`?service_field=` map its keys, as VictoriaLogs' `_msg_field` … do), with `?service=` and `?source=`.
+The stock shippers' endpoints are in `shippers.py`. Bodies may be compressed; bodies over the cap
+get 413; a full inbox gets 429 with Retry-After; an undecodable body gets 400 saying why.
 """
 
 from __future__ import annotations
 
 import asyncio
-import zlib
-from typing import TYPE_CHECKING, Annotated
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from loglens.inbox import IngestJob
+from loglens.server.decode import FieldMapping, PayloadError, PayloadTooLarge, decode_ndjson, decompress
 
 if TYPE_CHECKING:
     from loglens.daemon import Daemon
@@ -22,6 +26,9 @@ if TYPE_CHECKING:
 router = APIRouter()
 
 ACK_TIMEOUT_S = 60.0
+MAX_ERRORS_SHOWN = 20
+JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonlines", "application/x-jsonlines")
+D = TypeVar("D")
 RETRY_AFTER_S = 1
 
 
@@ -35,7 +42,7 @@ class Refused(Exception):
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, decompressed when gzip, refused (413) past `limit` bytes either way."""
+    """The request body as sent (compressed or not), refused (413) past `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise Refused(413, f"body of {int(declared):,} bytes is over the limit of {limit:,}")
@@ -46,19 +53,19 @@ async def read_body(request: Request, limit: int) -> bytes:
         if size > limit:
             raise Refused(413, f"body is over the limit of {limit:,} bytes")
         chunks.append(chunk)
-    body = b"".join(chunks)
-    encoding = request.headers.get("content-encoding", "").strip().lower()
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        inflater = zlib.decompressobj(wbits=47 if encoding != "deflate" else 15)
-        try:
-            body = inflater.decompress(body, limit + 1)
-        except zlib.error as exc:
-            raise Refused(400, f"body is not valid {encoding}: {exc}") from None
-        if len(body) > limit or inflater.unconsumed_tail:
-            raise Refused(413, f"decompressed body is over the limit of {limit:,} bytes")
-    elif encoding not in ("", "identity"):
-        raise Refused(415, f"Content-Encoding {encoding!r} is not supported (gzip, deflate)")
-    return body
+    return b"".join(chunks)
+
+
+async def read_decoded_body(request: Request, limit: int) -> bytes:
+    """The body with its Content-Encoding (gzip, deflate, snappy, zstd) undone, at most `limit` bytes
+    either way (a compression bomb is cut there: 413); an undecodable body is a 400."""
+    body = await read_body(request, limit)
+    try:
+        return decompress(body, request.headers.get("content-encoding"), limit)
+    except PayloadTooLarge as exc:
+        raise Refused(413, str(exc)) from None
+    except PayloadError as exc:
+        raise Refused(400, str(exc)) from None
 
 
 async def acknowledge(daemon: Daemon, job: IngestJob) -> IngestJob:
@@ -83,6 +90,31 @@ async def acknowledge(daemon: Daemon, job: IngestJob) -> IngestJob:
         raise Refused(503, "the push was queued but not committed in time; it may still be stored") from None
 
 
+def _is_json(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type in JSON_TYPES
+
+
+def _param(request: Request, name: str) -> str | None:
+    """A field-mapping parameter, by its name or VictoriaLogs' (`_msg_field`, …)."""
+    return request.query_params.get(name) or request.query_params.get("_" + name)
+
+
+def push_limit(daemon: Daemon) -> int:
+    """Records one push may hold: what the inbox can take at most."""
+    return daemon.config.server.inbox_records
+
+
+def checked(decode: Callable[[], D]) -> D:
+    """Runs a decoder, turning an unreadable payload into 400 (413 when too large)."""
+    try:
+        return decode()
+    except PayloadTooLarge as exc:
+        raise Refused(413, str(exc)) from None
+    except PayloadError as exc:
+        raise Refused(400, str(exc)) from None
+
+
 def refusal(exc: Refused) -> JSONResponse:
     """The error response of a refused push (with Retry-After on 429)."""
     headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.status == 429 else None
@@ -101,7 +133,22 @@ async def ingest_text(
     """Stores the body's lines; answers once they are committed: `{"accepted": N}`."""
     daemon: Daemon = request.app.state.daemon
     try:
-        body = await read_body(request, daemon.config.server.max_body_bytes)
+        body = await read_decoded_body(request, daemon.config.server.max_body_bytes)
+        if _is_json(request):
+            mapping = FieldMapping(
+                message_field=_param(request, "msg_field"),
+                time_field=_param(request, "time_field"),
+                service_field=_param(request, "service_field"),
+                default_service=service or source,
+            )
+            limit = push_limit(daemon)
+            decoded = checked(
+                lambda: decode_ndjson(
+                    body, mapping, time.time_ns(), max_records=limit, levels=daemon.ingestor.levels
+                )
+            )
+            job = await acknowledge(daemon, IngestJob(records=decoded.records, source=source))
+            return JSONResponse({"accepted": job.stored, "errors": decoded.errors[:MAX_ERRORS_SHOWN]})
         text = body.decode("utf-8", "backslashreplace")
         lines = text.replace("\r\n", "\n").split("\n")
         if lines and lines[-1] == "":
