@@ -217,3 +217,46 @@ class TestCliThroughTheDaemon:
         assert len(listed) == 1 and listed[0]["root_cause"]["service"] == "db" and one == listed[0]
         assert missing.status_code == 404
         assert anomalies and {a["service"] for a in anomalies} <= {"db", "web"}
+
+
+class TestSyslog:
+    def test_logger_and_syslog_handler(self, tmp_path: Path) -> None:
+        """`logger` over UDP, TCP, RFC 5424 with octet counting, and Python's SysLogHandler (NUL-ended,
+        over TCP) are each stored with their app, level and message."""
+        import logging.handlers
+        import socket
+
+        daemon = Up(tmp_path, "", "--syslog", "127.0.0.1:0")
+        port = str(json.loads((tmp_path / "daemon.json").read_text())["syslog"])
+        sends = [
+            ["--udp", "-t", "udpapp", "-p", "user.warning", "over udp"],
+            ["--tcp", "-t", "tcpapp", "over tcp"],
+            ["--tcp", "--octet-count", "--rfc5424", "-t", "octapp", "-p", "user.err", "octet counted"],
+        ]
+        for args in sends:
+            subprocess.run(["logger", "-n", "127.0.0.1", "-P", port, *args], check=True, timeout=10)
+        handler = logging.handlers.SysLogHandler(
+            address=("127.0.0.1", int(port)), socktype=socket.SOCK_STREAM
+        )
+        record = logging.LogRecord("py", logging.ERROR, __file__, 1, "from python %d", (7,), None)
+        handler.emit(record)
+        handler.close()
+        deadline = time.monotonic() + 10
+        while daemon.client.get("/api/health").json()["records"] < 4:
+            assert time.monotonic() < deadline, "syslog messages did not arrive"
+            time.sleep(0.1)
+        got = {(r["svc"], r["lvl"], r["msg"]) for r in found_all(daemon)}
+        health = daemon.client.get("/api/health").json()["syslog"]
+        daemon.stop()
+        assert got == {
+            ("udpapp", "warning", "over udp"),
+            ("tcpapp", "notice", "over tcp"),
+            ("octapp", "error", "octet counted"),
+            ("syslog", "error", "from python 7"),
+        }
+        assert health["received"] == 4 and health["dropped_inbox_full"] == 0
+
+
+def found_all(daemon: Up) -> list[dict[str, object]]:
+    records: list[dict[str, object]] = daemon.client.get("/api/logs", params={"limit": 0}).json()["records"]
+    return records

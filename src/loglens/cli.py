@@ -304,8 +304,9 @@ def tail(
     "--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT", help="Port 0: any free one."
 )
 @click.option("--demo", is_flag=True, help="Also feed the demo generator's live stream in.")
+@click.option("--syslog", metavar="HOST:PORT", help="Also take syslog on this port (UDP and TCP; 0: any).")
 @_store_options
-def up(listen: str, demo: bool, store_path: str | None, config_path: str | None) -> None:
+def up(listen: str, demo: bool, syslog: str | None, store_path: str | None, config_path: str | None) -> None:
     """Run the daemon: the store's one writer, the [[sources]] of loglens.toml followed live, and an
     HTTP server taking logs in (POST /ingest) and answering queries (/api/…, /docs).
 
@@ -318,12 +319,14 @@ def up(listen: str, demo: bool, store_path: str | None, config_path: str | None)
 
     config = load_config(config_path)
     where = Listen.parse(listen)
-    if not where.loopback:
-        raise LoglensError(
-            f"--listen {listen}: loglens serves only this machine until access tokens exist "
-            "(anyone who can connect could read and write every log); use 127.0.0.1"
-        )
-    daemon = Daemon(resolve_store_path(store_path, config), config, demo=demo)
+    syslog_at = Listen.parse(syslog) if syslog else None
+    for option, at in (("--listen", where), ("--syslog", syslog_at)):
+        if at is not None and not at.loopback:
+            raise LoglensError(
+                f"{option} {at.host}:{at.port}: loglens serves only this machine until access tokens "
+                "exist (anyone who can connect could read and write every log); use 127.0.0.1"
+            )
+    daemon = Daemon(resolve_store_path(store_path, config), config, demo=demo, syslog=syslog_at)
     app = create_app(daemon)
     server = uvicorn.Server(
         uvicorn.Config(app, host=where.host, port=where.port, log_level="warning", lifespan="off")
@@ -338,6 +341,7 @@ def up(listen: str, demo: bool, store_path: str | None, config_path: str | None)
         url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
         daemon.announce(url)
         feeding = "; feeding the demo stream" if demo else ""
+        feeding += f"; syslog on UDP and TCP {daemon.syslog_port}" if daemon.syslog_port else ""
         store = daemon.store_path
         click.echo(f"loglens is up: {url} (API docs: {url}/docs; store {store}){feeding}", err=True)
 

@@ -9,11 +9,13 @@ beside the store once the server listens, tells the CLI where a running daemon i
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -24,6 +26,7 @@ from loglens.errors import LoglensError
 from loglens.inbox import Inbox, IngestJob
 from loglens.live import LiveIngest
 from loglens.pipeline import Ingestor, StoreWriter
+from loglens.sources.syslog import SyslogCounters, serve_syslog
 from loglens.store.duckdb import DuckDBStore
 
 DEMO_RATE = 50.0
@@ -63,7 +66,9 @@ class Listen:
 class Daemon:
     """The running parts of `loglens up` (start them with `start`, stop with `stop`)."""
 
-    def __init__(self, store_path: Path, config: Config, demo: bool = False) -> None:
+    def __init__(
+        self, store_path: Path, config: Config, demo: bool = False, syslog: Listen | None = None
+    ) -> None:
         self.config = config
         self.store_path = store_path
         self.store = DuckDBStore(store_path, memory_limit=config.memory_limit, compression=config.compression)
@@ -82,12 +87,55 @@ class Daemon:
         self._threads = [threading.Thread(target=self._run_live, name="loglens-pipeline", daemon=True)]
         if demo:
             self._threads.append(threading.Thread(target=self._feed_demo, name="loglens-demo", daemon=True))
+        self.syslog = syslog
+        self.syslog_port: int | None = None
+        self.syslog_counters = SyslogCounters()
+        self._syslog_ready = threading.Event()
+        self._syslog_stop: Callable[[], None] | None = None
+        if syslog is not None:
+            self._threads.append(
+                threading.Thread(target=self._run_syslog, name="loglens-syslog", daemon=True)
+            )
         self.failure: BaseException | None = None
 
     def start(self) -> None:
-        """Starts the pipeline (and the demo feed)."""
+        """Starts the pipeline (and the demo feed, the syslog listener); raises when a listener
+        cannot bind."""
         for thread in self._threads:
             thread.start()
+        if self.syslog is not None:
+            self._syslog_ready.wait(10)
+            if self.failure is not None:
+                raise LoglensError(
+                    f"syslog listener on {self.syslog.host}:{self.syslog.port}: {self.failure}"
+                )
+
+    def _run_syslog(self) -> None:
+        assert self.syslog is not None
+        listen = self.syslog
+
+        def ready(port: int) -> None:
+            self.syslog_port = port
+            self._syslog_ready.set()
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            task = asyncio.current_task()
+            assert task is not None
+
+            def cancel() -> None:
+                loop.call_soon_threadsafe(task.cancel)
+
+            self._syslog_stop = cancel
+            await serve_syslog(listen.host, listen.port, self.inbox, self.syslog_counters, ready)
+
+        try:
+            asyncio.run(main())
+        except asyncio.CancelledError:
+            pass
+        except BaseException as exc:
+            self.failure = exc
+            self._syslog_ready.set()
 
     def _run_live(self) -> None:
         try:
@@ -112,7 +160,7 @@ class Daemon:
     def announce(self, url: str) -> None:
         """Writes daemon.json beside the store: the CLI finds the daemon for this store there."""
         self.url = url
-        info = {"url": url, "pid": os.getpid(), "store": str(self.store_path)}
+        info = {"url": url, "pid": os.getpid(), "store": str(self.store_path), "syslog": self.syslog_port}
         tmp = self.daemon_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(info) + "\n")
         tmp.replace(self.daemon_file)
@@ -125,6 +173,8 @@ class Daemon:
     def stop(self) -> None:
         """Stops the sources, commits what was read, and closes the store."""
         self._stop.set()
+        if self._syslog_stop is not None:
+            self._syslog_stop()
         for thread in self._threads:
             thread.join(30)
         self.inbox.close()

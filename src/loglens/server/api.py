@@ -36,6 +36,13 @@ async def health(request: Request) -> dict[str, Any]:
             "limit": daemon.inbox.max_records,
             "refused": daemon.inbox.refused,
         },
+        "syslog": None
+        if daemon.syslog_port is None
+        else {
+            "port": daemon.syslog_port,
+            "received": daemon.syslog_counters.received,
+            "dropped_inbox_full": daemon.syslog_counters.dropped,
+        },
         "uptime_s": round(time.time() - daemon.started, 1),
     }
 
