@@ -218,6 +218,27 @@ class TestCliThroughTheDaemon:
         assert missing.status_code == 404
         assert anomalies and {a["service"] for a in anomalies} <= {"db", "web"}
 
+    def test_sql_and_other_commands(self, tmp_path: Path) -> None:
+        """`loglens sql` through the daemon prints what it prints from the store; a command that does
+        not go through the daemon yet says so instead of failing on the locked file; write SQL is
+        refused with 400."""
+        daemon = Up(tmp_path)
+        daemon.client.post("/ingest", params={"service": "db"}, content=lines(7))
+        statement = "SELECT service, level, count(*) AS n, min(ts) AS first FROM records GROUP BY ALL"
+        views = ([], ["--json"])
+        through = [run_loglens("sql", "--store", str(daemon.store), statement, *v).stdout for v in views]
+        patterns = run_loglens("patterns", "--store", str(daemon.store), check=False)
+        refused = daemon.client.post("/api/sql", json={"sql": "DELETE FROM records"})
+        daemon.stop()
+        direct = [run_loglens("sql", "--store", str(daemon.store), statement, *v).stdout for v in views]
+        assert through == direct and "db\tinfo\t7\t" in through[0]
+        assert (
+            patterns.returncode == 1
+            and "holds" in patterns.stderr
+            and "does not go through" in patterns.stderr
+        )
+        assert refused.status_code == 400 and "read-only" in refused.json()["error"]
+
 
 class TestSyslog:
     def test_logger_and_syslog_handler(self, tmp_path: Path) -> None:

@@ -60,6 +60,13 @@ def _range_options(func: F) -> F:
 
 def _open(store_path: str | None, config: Config, read_only: bool) -> DuckDBStore:
     path = resolve_store_path(store_path, config)
+    url = running_daemon(path)
+    if url is not None:
+        raise LoglensError(
+            f"the daemon at {url} holds {path} (one process at a time may open it), and this command "
+            "does not go through the daemon yet: use logs, incidents or sql, the API (docs/api.md), "
+            "or stop the daemon"
+        )
     return DuckDBStore(
         path, read_only=read_only, memory_limit=config.memory_limit, compression=config.compression
     )
@@ -1108,11 +1115,17 @@ def metrics(
 @_store_options
 def sql(statement: str, as_json: bool, store_path: str | None, config_path: str | None) -> None:
     """Run a read-only SQL query on the store (tables: records, templates, checkpoints; see docs/store.md)."""
-    store = _open(store_path, load_config(config_path), read_only=True)
-    try:
-        columns, rows = store.sql(statement)
-    finally:
-        store.close()
+    config = load_config(config_path)
+    url = running_daemon(resolve_store_path(store_path, config))
+    if url is not None:  # the daemon holds the store: ask it
+        columns, rows, text = DaemonClient(url).sql(statement)
+    else:
+        store = _open(store_path, config, read_only=True)
+        try:
+            columns, rows = store.sql(statement)
+        finally:
+            store.close()
+        text = [["" if v is None else str(v) for v in row] for row in rows]
     if as_json:
         for row in rows:
             click.echo(orjson.dumps(dict(zip(columns, row, strict=True)), default=str).decode())
@@ -1122,13 +1135,13 @@ def sql(statement: str, as_json: bool, store_path: str | None, config_path: str 
         from rich.table import Table
 
         table = Table(*columns, show_lines=False)
-        for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
+        for cells in text:
+            table.add_row(*cells)
         Console().print(table)
         return
     click.echo("\t".join(columns))
-    for row in rows:
-        click.echo("\t".join("" if v is None else str(v) for v in row))
+    for cells in text:
+        click.echo("\t".join(cells))
 
 
 # -- mine ------------------------------------------------------------------------------------------

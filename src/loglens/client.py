@@ -91,6 +91,15 @@ class DaemonClient:
         found: list[dict[str, Any]] = self._get("/api/incidents", params)  # type: ignore[assignment]
         return found
 
+    def sql(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]], list[list[str]]]:
+        """`POST /api/sql`: column names, rows as JSON values, and rows as table text."""
+        try:
+            answer = httpx.post(self.url + "/api/sql", json={"sql": statement}, timeout=TIMEOUT_S)
+        except httpx.HTTPError as exc:
+            raise LoglensError(f"the daemon at {self.url} did not answer ({exc})") from None
+        data = self._checked(answer)
+        return list(data["columns"]), [tuple(row) for row in data["rows"]], data["text"]
+
     def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         try:
             answer = httpx.get(self.url + path, params=params, timeout=TIMEOUT_S)
@@ -98,6 +107,9 @@ class DaemonClient:
             raise LoglensError(
                 f"the daemon at {self.url} did not answer ({exc}); is `loglens up` running?"
             ) from None
+        return self._checked(answer)
+
+    def _checked(self, answer: httpx.Response) -> dict[str, Any]:
         if answer.status_code == 400:
             raise QueryError(answer.json().get("error", answer.text))
         if answer.status_code != 200:

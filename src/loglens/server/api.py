@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
+import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
 
 from loglens.analysis.detectors import SEVERITY_RANK
 from loglens.analysis.report import anomaly_json, incident_json
@@ -116,3 +119,20 @@ def incident(request: Request, incident_id: str) -> dict[str, Any]:
         if item.id == incident_id:
             return incident_json(item, templates)
     raise HTTPException(404, f"no incident {incident_id!r}")
+
+
+class SqlRequest(BaseModel):
+    """`POST /api/sql` body."""
+
+    sql: str
+
+
+@router.post("/sql", summary="A read-only SQL statement (as `loglens sql`)")
+def run_sql(request: Request, body: SqlRequest) -> Response:
+    """`{"columns", "rows", "text"}`: `rows` as JSON (what `loglens sql --json` prints), `text` each
+    value as the table shows it (a time's own text, not its JSON form)."""
+    daemon: Daemon = request.app.state.daemon
+    columns, rows = daemon.store.sql(body.sql)
+    text = [["" if v is None else str(v) for v in row] for row in rows]
+    answer = {"columns": columns, "rows": rows, "text": text}
+    return Response(orjson.dumps(answer, default=str), media_type="application/json")
