@@ -103,6 +103,20 @@ class TestIngest:
         answer = up.client.get("/api/logs", params={"since": "yesterday-ish"})
         assert answer.status_code == 400 and answer.json()["error"]
 
+    def test_metrics_in_prometheus_format(self, up: Up) -> None:
+        """/metrics counts what was stored and refused (by reason), with HELP and TYPE lines."""
+        up.client.post("/ingest", params={"service": "m"}, content=lines(40))
+        text = up.client.get("/metrics").text
+        values = {
+            line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line and not line.startswith("#")
+        }
+        assert values["loglens_records_ingested_total"] == 40
+        assert values['loglens_dropped_total{reason="inbox_full_http_429"}'] == 0
+        assert values["loglens_store_bytes"] > 0 and values["loglens_commits_total"] >= 1
+        assert "# TYPE loglens_inbox_depth gauge" in text
+
 
 class TestDurability:
     def test_acknowledged_records_survive_kill_9(self, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel
 
 from loglens.analysis.detectors import SEVERITY_RANK
@@ -16,11 +16,13 @@ from loglens.analysis.watch import Replay, replay
 from loglens.output import record_json
 from loglens.query.filters import record_filter
 from loglens.query.timerange import parse_time_bound
+from loglens.server.metrics import metrics_text
 
 if TYPE_CHECKING:
     from loglens.daemon import Daemon
 
 router = APIRouter(prefix="/api")
+metrics_router = APIRouter()
 
 MAX_LIMIT = 1_000_000
 
@@ -136,3 +138,9 @@ def run_sql(request: Request, body: SqlRequest) -> Response:
     text = [["" if v is None else str(v) for v in row] for row in rows]
     answer = {"columns": columns, "rows": rows, "text": text}
     return Response(orjson.dumps(answer, default=str), media_type="application/json")
+
+
+@metrics_router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+def metrics(request: Request) -> str:
+    """Ingest, refusals and drops by reason, inbox depth, store size (Prometheus text format)."""
+    return metrics_text(request.app.state.daemon)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 def create_app(daemon: Daemon) -> FastAPI:
     """The application serving `daemon`."""
+    from loglens.server.api import metrics_router
     from loglens.server.api import router as api_router
     from loglens.server.ingest import router as ingest_router
     from loglens.server.shippers import router as shippers_router
@@ -30,6 +31,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.state.daemon = daemon
     app.include_router(ingest_router)
     app.include_router(api_router)
+    app.include_router(metrics_router)
     app.include_router(shippers_router)
 
     @app.exception_handler(LoglensError)
