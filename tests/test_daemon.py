@@ -295,3 +295,45 @@ class TestSyslog:
 def found_all(daemon: Up) -> list[dict[str, object]]:
     records: list[dict[str, object]] = daemon.client.get("/api/logs", params={"limit": 0}).json()["records"]
     return records
+
+
+def sse_events(lines_iter: Iterator[str], count: int) -> list[tuple[str, str]]:
+    """The first `count` events (kind, data) of an SSE stream; heartbeats skipped."""
+    out: list[tuple[str, str]] = []
+    kind = ""
+    for line in lines_iter:
+        if line.startswith("event: "):
+            kind = line[7:]
+        elif line.startswith("data: "):
+            out.append((kind, line[6:]))
+            if len(out) == count:
+                break
+    return out
+
+
+class TestLive:
+    def test_sse_filters_and_tells_a_slow_reader_what_it_missed(self, tmp_path: Path) -> None:
+        """A subscriber gets the records matching its filter as they arrive; one that reads too slowly
+        for its buffer gets the newest records and a `missed` event counting the rest."""
+        daemon = Up(tmp_path)
+        errors_only = {"level": "error", "service": "pay", "heartbeat": "0.5"}
+        with (
+            httpx.Client(base_url=daemon.url, timeout=30) as reader,
+            reader.stream("GET", "/api/live/sse", params=errors_only) as live,
+            reader.stream("GET", "/api/live/sse", params={"buffer": "5", "heartbeat": "0.5"}) as slow,
+        ):
+            live_lines, slow_lines = live.iter_lines(), slow.iter_lines()
+            assert next(live_lines) == ": connected" and next(slow_lines) == ": connected"
+            body = b"".join(
+                f"2026-11-27 10:00:{i:02d} {'ERROR' if i % 10 == 0 else 'INFO'} step {i}\n".encode()
+                for i in range(50)
+            )
+            daemon.client.post("/ingest", params={"service": "pay"}, content=body)
+            got = sse_events(live_lines, 5)
+            time.sleep(0.5)
+            late = sse_events(slow_lines, 6)
+        daemon.stop()
+        assert [json.loads(data)["msg"] for _, data in got] == [f"step {i}" for i in range(0, 50, 10)]
+        assert {kind for kind, _ in got} == {"record"}
+        assert late[0] == ("missed", '{"missed":45}')
+        assert [json.loads(data)["msg"] for _, data in late[1:]] == [f"step {i}" for i in range(45, 50)]

@@ -26,6 +26,7 @@ from loglens.errors import LoglensError
 from loglens.inbox import Inbox, IngestJob
 from loglens.live import LiveIngest
 from loglens.pipeline import Ingestor, StoreWriter
+from loglens.server.live import LiveHub
 from loglens.sources.syslog import SyslogCounters, serve_syslog
 from loglens.store.duckdb import DuckDBStore
 
@@ -76,7 +77,8 @@ class Daemon:
         self.ingestor.start_mining(0)
         self.writer = StoreWriter(self.store)
         self.inbox = Inbox(config.server.inbox_records)
-        self.live = LiveIngest(self.ingestor, self.writer, config.follow)
+        self.hub = LiveHub()
+        self.live = LiveIngest(self.ingestor, self.writer, config.follow, on_records=self.hub.publish)
         self.live.attach(self.inbox)
         patterns = [rule.path for rule in config.sources]
         if patterns:

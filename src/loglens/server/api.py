@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from loglens.analysis.detectors import SEVERITY_RANK
@@ -15,7 +15,9 @@ from loglens.analysis.report import anomaly_json, incident_json
 from loglens.analysis.watch import Replay, replay
 from loglens.output import record_json
 from loglens.query.filters import record_filter
+from loglens.query.matcher import RecordMatcher
 from loglens.query.timerange import parse_time_bound
+from loglens.server.live import SUBSCRIBER_BUFFER, sse_events
 from loglens.server.metrics import metrics_text
 
 if TYPE_CHECKING:
@@ -144,3 +146,19 @@ def run_sql(request: Request, body: SqlRequest) -> Response:
 def metrics(request: Request) -> str:
     """Ingest, refusals and drops by reason, inbox depth, store size (Prometheus text format)."""
     return metrics_text(request.app.state.daemon)
+
+
+@router.get("/live/sse", summary="Records as they are stored, filtered (server-sent events)")
+async def live_sse(
+    request: Request,
+    q: Annotated[str, Query(description="Query (docs/query.md).")] = "",
+    level: Annotated[str | None, Query()] = None,
+    service: Annotated[list[str] | None, Query()] = None,
+    heartbeat: Annotated[float, Query(gt=0, le=300, description="Seconds between heartbeats.")] = 15.0,
+    buffer: Annotated[int, Query(ge=1, le=SUBSCRIBER_BUFFER)] = SUBSCRIBER_BUFFER,
+) -> StreamingResponse:
+    """`event: record` per matching record, `event: missed` when this reader fell behind."""
+    daemon: Daemon = request.app.state.daemon
+    matcher = RecordMatcher(record_filter(daemon.config.timezone, q, None, level, service or ()))
+    events = sse_events(daemon.hub, matcher, heartbeat, buffer)
+    return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

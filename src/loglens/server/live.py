@@ -1,0 +1,112 @@
+"""The live channel: records as they are stored, pushed to subscribers (SSE at `/api/live/sse`).
+
+The pipeline thread publishes each batch to every subscriber's own bounded buffer and moves on: it
+never waits for a subscriber and never filters for one. Each subscriber's task (in the server's event
+loop) filters its buffer with its query and sends what matches. A subscriber that falls more than
+its buffer behind loses the oldest records and is told how many it missed — a slow reader never
+slows ingest. A heartbeat comment keeps idle connections (and proxies) alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+
+import orjson
+
+from loglens.output import record_json
+from loglens.record import Record
+
+SUBSCRIBER_BUFFER = 10_000
+"""Records one subscriber may be behind before the oldest are dropped (and counted as missed)."""
+
+
+class Subscriber:
+    """One live listener: its buffer, what it missed, and how to wake its task."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, limit: int = SUBSCRIBER_BUFFER) -> None:
+        self._loop = loop
+        self._buffer: deque[Record] = deque()
+        self._limit = limit
+        self._lock = threading.Lock()
+        self.missed = 0
+        self.ready = asyncio.Event()
+
+    def offer(self, records: Sequence[Record]) -> None:
+        """From the pipeline thread: keeps the newest `limit` records, counts what falls out."""
+        with self._lock:
+            self._buffer.extend(records)
+            overflow = len(self._buffer) - self._limit
+            if overflow > 0:
+                for _ in range(overflow):
+                    self._buffer.popleft()
+                self.missed += overflow
+        self._loop.call_soon_threadsafe(self.ready.set)
+
+    def take(self) -> tuple[list[Record], int]:
+        """What arrived since the last take, and how many were missed in between."""
+        with self._lock:
+            records, self._buffer = list(self._buffer), deque()
+            missed, self.missed = self.missed, 0
+        self.ready.clear()
+        return records, missed
+
+
+class LiveHub:
+    """Fans batches out to subscribers (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._subscribers: set[Subscriber] = set()
+        self._lock = threading.Lock()
+
+    def publish(self, records: list[Record]) -> None:
+        """Hands a stored batch to every subscriber (called by the pipeline thread)."""
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            subscriber.offer(records)
+
+    def subscribe(self, limit: int = SUBSCRIBER_BUFFER) -> Subscriber:
+        """A new subscriber, fed from now on."""
+        subscriber = Subscriber(asyncio.get_running_loop(), limit)
+        with self._lock:
+            self._subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Stops feeding `subscriber`."""
+        with self._lock:
+            self._subscribers.discard(subscriber)
+
+    @property
+    def count(self) -> int:
+        """Subscribers now."""
+        return len(self._subscribers)
+
+
+async def sse_events(
+    hub: LiveHub,
+    matcher: Callable[[Sequence[Record]], list[Record]],
+    heartbeat_s: float,
+    limit: int = SUBSCRIBER_BUFFER,
+) -> AsyncIterator[bytes]:
+    """Server-sent events: `event: record` with a record's JSON (as `logs --json`), `event: missed`
+    with `{"missed": N}` when the buffer overflowed, and a `: heartbeat` comment when idle."""
+    subscriber = hub.subscribe(limit)
+    try:
+        yield b": connected\n\n"
+        while True:
+            try:
+                await asyncio.wait_for(subscriber.ready.wait(), heartbeat_s)
+            except TimeoutError:
+                yield b": heartbeat\n\n"
+                continue
+            records, missed = subscriber.take()
+            if missed:
+                yield b"event: missed\ndata: " + orjson.dumps({"missed": missed}) + b"\n\n"
+            for record in matcher(records):
+                yield b"event: record\ndata: " + orjson.dumps(record_json(record)) + b"\n\n"
+    finally:
+        hub.unsubscribe(subscriber)
