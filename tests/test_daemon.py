@@ -337,3 +337,25 @@ class TestLive:
         assert {kind for kind, _ in got} == {"record"}
         assert late[0] == ("missed", '{"missed":45}')
         assert [json.loads(data)["msg"] for _, data in late[1:]] == [f"step {i}" for i in range(45, 50)]
+
+    def test_websocket_channel(self, tmp_path: Path) -> None:
+        """/api/live over a WebSocket (the `websockets` client): the same filtered records as JSON
+        messages, and a bad query closes the socket with the reason."""
+        from websockets.exceptions import ConnectionClosed
+        from websockets.sync.client import connect
+
+        daemon = Up(tmp_path)
+        ws_url = daemon.url.replace("http://", "ws://") + "/api/live"
+        with connect(ws_url + "?level=error&heartbeat=0.5") as socket:
+            assert json.loads(socket.recv(timeout=10)) == {"type": "connected"}
+            body = b"2026-11-27 10:00:00 INFO fine\n2026-11-27 10:00:01 ERROR broken pipe\n"
+            daemon.client.post("/ingest", params={"service": "ws"}, content=body)
+            messages = []
+            while len([m for m in messages if m["type"] == "record"]) < 1:
+                messages.append(json.loads(socket.recv(timeout=10)))
+        with connect(ws_url + "?level=nonsense") as bad, pytest.raises(ConnectionClosed) as closed:
+            bad.recv(timeout=10)
+        daemon.stop()
+        records = [m["record"] for m in messages if m["type"] == "record"]
+        assert [(r["svc"], r["lvl"], r["msg"]) for r in records] == [("ws", "error", "broken pipe")]
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008

@@ -6,18 +6,19 @@ import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from loglens.analysis.detectors import SEVERITY_RANK
 from loglens.analysis.report import anomaly_json, incident_json
 from loglens.analysis.watch import Replay, replay
+from loglens.errors import LoglensError
 from loglens.output import record_json
 from loglens.query.filters import record_filter
 from loglens.query.matcher import RecordMatcher
 from loglens.query.timerange import parse_time_bound
-from loglens.server.live import SUBSCRIBER_BUFFER, sse_events
+from loglens.server.live import SUBSCRIBER_BUFFER, live_messages, sse_events
 from loglens.server.metrics import metrics_text
 
 if TYPE_CHECKING:
@@ -162,3 +163,29 @@ async def live_sse(
     matcher = RecordMatcher(record_filter(daemon.config.timezone, q, None, level, service or ()))
     events = sse_events(daemon.hub, matcher, heartbeat, buffer)
     return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@router.websocket("/live")
+async def live_websocket(
+    websocket: WebSocket,
+    q: str = "",
+    level: str | None = None,
+    service: Annotated[list[str] | None, Query()] = None,
+    heartbeat: float = 15.0,
+    buffer: int = SUBSCRIBER_BUFFER,
+) -> None:
+    """JSON messages: `{"type": "record", "record": …}`, `{"type": "missed", "missed": N}`,
+    `{"type": "heartbeat"}` — the same channel as /api/live/sse."""
+    daemon: Daemon = websocket.app.state.daemon
+    await websocket.accept()
+    try:
+        matcher = RecordMatcher(record_filter(daemon.config.timezone, q, None, level, service or ()))
+    except LoglensError as exc:  # 1008 (policy violation) with the reason, as the SSE route's 400
+        await websocket.close(code=1008, reason=str(exc)[:120])
+        return
+    limit = max(1, min(buffer, SUBSCRIBER_BUFFER))
+    try:
+        async for message in live_messages(daemon.hub, matcher, max(0.1, heartbeat), limit):
+            await websocket.send_bytes(orjson.dumps(message))
+    except WebSocketDisconnect:
+        return

@@ -1,4 +1,5 @@
-"""The live channel: records as they are stored, pushed to subscribers (SSE at `/api/live/sse`).
+"""The live channel: records as they are read, pushed to subscribers (SSE at `/api/live/sse`,
+WebSocket at `/api/live`).
 
 The pipeline thread publishes each batch to every subscriber's own bounded buffer and moves on: it
 never waits for a subscriber and never filters for one. Each subscriber's task (in the server's event
@@ -13,6 +14,7 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 import orjson
 
@@ -86,6 +88,32 @@ class LiveHub:
         return len(self._subscribers)
 
 
+async def live_messages(
+    hub: LiveHub,
+    matcher: Callable[[Sequence[Record]], list[Record]],
+    heartbeat_s: float,
+    limit: int = SUBSCRIBER_BUFFER,
+) -> AsyncIterator[dict[str, Any]]:
+    """What a subscriber is sent, as objects: `{"type": "record", "record": …}`, `{"type": "missed",
+    "missed": N}` and `{"type": "heartbeat"}` (the one source of both the SSE and WebSocket channels)."""
+    subscriber = hub.subscribe(limit)
+    try:
+        yield {"type": "connected"}
+        while True:
+            try:
+                await asyncio.wait_for(subscriber.ready.wait(), heartbeat_s)
+            except TimeoutError:
+                yield {"type": "heartbeat"}
+                continue
+            records, missed = subscriber.take()
+            if missed:
+                yield {"type": "missed", "missed": missed}
+            for record in matcher(records):
+                yield {"type": "record", "record": record_json(record)}
+    finally:
+        hub.unsubscribe(subscriber)
+
+
 async def sse_events(
     hub: LiveHub,
     matcher: Callable[[Sequence[Record]], list[Record]],
@@ -94,19 +122,11 @@ async def sse_events(
 ) -> AsyncIterator[bytes]:
     """Server-sent events: `event: record` with a record's JSON (as `logs --json`), `event: missed`
     with `{"missed": N}` when the buffer overflowed, and a `: heartbeat` comment when idle."""
-    subscriber = hub.subscribe(limit)
-    try:
-        yield b": connected\n\n"
-        while True:
-            try:
-                await asyncio.wait_for(subscriber.ready.wait(), heartbeat_s)
-            except TimeoutError:
-                yield b": heartbeat\n\n"
-                continue
-            records, missed = subscriber.take()
-            if missed:
-                yield b"event: missed\ndata: " + orjson.dumps({"missed": missed}) + b"\n\n"
-            for record in matcher(records):
-                yield b"event: record\ndata: " + orjson.dumps(record_json(record)) + b"\n\n"
-    finally:
-        hub.unsubscribe(subscriber)
+    async for message in live_messages(hub, matcher, heartbeat_s, limit):
+        kind = message["type"]
+        if kind in ("connected", "heartbeat"):
+            yield b": " + kind.encode() + b"\n\n"
+        elif kind == "missed":
+            yield b"event: missed\ndata: " + orjson.dumps({"missed": message["missed"]}) + b"\n\n"
+        else:
+            yield b"event: record\ndata: " + orjson.dumps(message["record"]) + b"\n\n"
