@@ -22,7 +22,7 @@ _Candidate = tuple[str, str | None]
 _Plan = tuple[tuple[_Candidate, ...], ...]
 
 # Role order inside a plan. The tuples below are in precedence order: the first usable one wins.
-_ROLE_CANDIDATES: Final[tuple[tuple[_Candidate, ...], ...]] = (
+ROLE_CANDIDATES: Final[tuple[tuple[_Candidate, ...], ...]] = (
     # message (Serilog CLEF's @m/@mt after the common names)
     (
         ("msg", None), ("message", None), ("@message", None), ("log", None), ("text", None),
@@ -55,7 +55,7 @@ _ROLE_CANDIDATES: Final[tuple[tuple[_Candidate, ...], ...]] = (
 
 # Only these may hold an object or array that becomes the message (dumped as compact JSON); `log`,
 # `text` and `event` are objects with other meanings in ECS and friends.
-_OBJECT_MESSAGE_KEYS: Final = frozenset({"msg", "message", "@message"})
+OBJECT_MESSAGE_KEYS: Final = frozenset({"msg", "message", "@message"})
 # Inside an object message, the key that holds its human text (`{"message": {"text": "…"}}`).
 _INNER_TEXT_KEYS: Final = ("text", "msg", "message")
 
@@ -64,7 +64,7 @@ _NO_MINUTE: Final = -1
 # Distinct key layouts are few in a real log; the bound only protects against hostile input.
 _PLAN_LIMIT: Final = 4096
 
-_JSON_TYPE_NAMES: Final[dict[type, str]] = {
+JSON_TYPE_NAMES: Final[dict[type, str]] = {
     list: "array",
     str: "string",
     int: "number",
@@ -153,7 +153,7 @@ class StructuredMapper:
     def _plan(self, keys: tuple[str, ...]) -> _Plan:
         present = set(keys)
         plan = tuple(
-            tuple(cand for cand in candidates if cand[0] in present) for candidates in _ROLE_CANDIDATES
+            tuple(cand for cand in candidates if cand[0] in present) for candidates in ROLE_CANDIDATES
         )
         if len(self._plans) >= _PLAN_LIMIT:
             self._plans.clear()
@@ -172,7 +172,7 @@ class StructuredMapper:
         source = ctx.source
         default_service = ctx.service
         default_host = ctx.host
-        object_keys = _OBJECT_MESSAGE_KEYS
+        object_keys = OBJECT_MESSAGE_KEYS
         take = _take
         take_nested = _take_nested
         text = _text
@@ -328,7 +328,7 @@ class JsonFormat:
                 bad.append((index, unparsed_record(raw, f"json: {reason} (char {exc.pos})", ctx)))
                 continue
             if type(obj) is not dict:
-                kind = _JSON_TYPE_NAMES.get(type(obj), type(obj).__name__)
+                kind = JSON_TYPE_NAMES.get(type(obj), type(obj).__name__)
                 bad.append((index, unparsed_record(raw, f"json: not an object (got {kind})", ctx)))
                 continue
             decoded.append((obj, raw))

@@ -9,7 +9,7 @@ from typing import Any, Final
 import orjson
 
 from loglens.formats.base import unparsed_record
-from loglens.formats.json import _JSON_TYPE_NAMES, StructuredMapper, merge_in_order
+from loglens.formats.json import JSON_TYPE_NAMES, StructuredMapper, merge_in_order
 from loglens.formats.level import LevelClassifier, level_from_name
 from loglens.record import Record
 from loglens.server.decode.base import (
@@ -99,7 +99,7 @@ def decode_datadog(
     if type(data) is dict:
         data = [data]
     if type(data) is not list:
-        kind = _JSON_TYPE_NAMES.get(type(data), type(data).__name__)
+        kind = JSON_TYPE_NAMES.get(type(data), type(data).__name__)
         raise PayloadError(f"json: expected an array of log objects, got {kind}")
     check_record_count(len(data), max_records)
     ctx = request_context(SOURCE, SOURCE, None, received_ns, levels)
@@ -110,7 +110,7 @@ def decode_datadog(
     for index, item in enumerate(data):
         raw = orjson.dumps(item).decode()
         if type(item) is not dict:
-            kind = _JSON_TYPE_NAMES.get(type(item), type(item).__name__)
+            kind = JSON_TYPE_NAMES.get(type(item), type(item).__name__)
             errors.append(f"log {index + 1}: not an object (got {kind})")
             bad.append((index, unparsed_record(raw, f"{SOURCE}: not an object (got {kind})", ctx)))
             continue

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from loglens.formats.base import SourceContext, unparsed_record
-from loglens.formats.json import _JSON_TYPE_NAMES, StructuredMapper, merge_in_order
+from loglens.formats.json import JSON_TYPE_NAMES, StructuredMapper, merge_in_order
 from loglens.formats.level import LevelClassifier
 from loglens.record import Record
 from loglens.server.decode.base import (
@@ -103,7 +103,7 @@ def decode_ndjson(
                 stashes.append(_apply_mapping(obj, mapping, ctx))
                 pairs.append((obj, raw))
                 continue
-            problem = f"not an object (got {_JSON_TYPE_NAMES.get(type(obj), type(obj).__name__)})"
+            problem = f"not an object (got {JSON_TYPE_NAMES.get(type(obj), type(obj).__name__)})"
         errors.append(f"line {number}: {problem}")
         record = unparsed_record(raw, f"{SOURCE}: {problem}", ctx)
         record.fields = restore(None, mapping.extra_fields)

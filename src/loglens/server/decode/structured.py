@@ -15,7 +15,7 @@ import orjson
 
 # The mapper's key tables are the single source of truth for which keys mean what; reading them here
 # (rather than copying the names) keeps the two from drifting apart.
-from loglens.formats.json import _OBJECT_MESSAGE_KEYS, _ROLE_CANDIDATES
+from loglens.formats.json import OBJECT_MESSAGE_KEYS, ROLE_CANDIDATES
 
 __all__ = ["MISSING", "ROLES", "has_role", "override_role", "pop_path", "restore", "text_of"]
 
@@ -28,12 +28,12 @@ _CANONICAL: Final = {"message": "msg", "time": "ts", "level": "level", "service"
 def _takers(index: int) -> dict[str, tuple[bool, bool]]:
     """Key -> (the mapper may take a scalar under it, the mapper may take an object under it)."""
     takers: dict[str, tuple[bool, bool]] = {}
-    for key, sub in _ROLE_CANDIDATES[index]:
+    for key, sub in ROLE_CANDIDATES[index]:
         scalar, obj = takers.get(key, (False, False))
         if sub is None:
             scalar = True
             # Only these flat keys take an object or array (as a message dumped to JSON).
-            obj = obj or (index == 0 and key in _OBJECT_MESSAGE_KEYS)
+            obj = obj or (index == 0 and key in OBJECT_MESSAGE_KEYS)
         else:
             obj = True
         takers[key] = (scalar, obj)
