@@ -117,6 +117,28 @@ class TestIngest:
         assert values["loglens_store_bytes"] > 0 and values["loglens_commits_total"] >= 1
         assert "# TYPE loglens_inbox_depth gauge" in text
 
+    def test_stats_per_bucket(self, up: Up) -> None:
+        """/api/stats counts hits per minute and level (and per service); a bucket under 1 s is a 400."""
+        body = b"".join(
+            f"2026-11-27 10:{minute:02d}:{second:02d} {level} tick\n".encode()
+            for minute, count, level in ((0, 3, "INFO"), (0, 2, "ERROR"), (1, 4, "INFO"), (3, 1, "WARNING"))
+            for second in range(count)
+        )
+        up.client.post("/ingest", params={"service": "st"}, content=body)
+        by_level = up.client.get("/api/stats", params={"service": "st", "bucket": "1m"}).json()
+        by_service = up.client.get(
+            "/api/stats", params={"service": "st", "bucket": "1h", "by": "service"}
+        ).json()
+        too_fine = up.client.get("/api/stats", params={"bucket": "10ms"})
+        assert by_level["bucket_ms"] == 60_000 and by_level["by"] == "level"
+        assert by_level["buckets"] == [
+            {"start": "2026-11-27T10:00:00.000Z", "counts": {"error": 2, "info": 3}},
+            {"start": "2026-11-27T10:01:00.000Z", "counts": {"info": 4}},
+            {"start": "2026-11-27T10:03:00.000Z", "counts": {"warning": 1}},
+        ]
+        assert by_service["buckets"] == [{"start": "2026-11-27T10:00:00.000Z", "counts": {"st": 10}}]
+        assert too_fine.status_code == 400
+
 
 class TestDurability:
     def test_acknowledged_records_survive_kill_9(self, tmp_path: Path) -> None:

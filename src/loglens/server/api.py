@@ -13,11 +13,12 @@ from pydantic import BaseModel
 from loglens.analysis.detectors import SEVERITY_RANK
 from loglens.analysis.report import anomaly_json, incident_json
 from loglens.analysis.watch import Replay, replay
-from loglens.errors import LoglensError
+from loglens.errors import LoglensError, QueryError
+from loglens.formats.timestamp import to_iso_ms
 from loglens.output import record_json
 from loglens.query.filters import record_filter
 from loglens.query.matcher import RecordMatcher
-from loglens.query.timerange import parse_time_bound
+from loglens.query.timerange import parse_duration, parse_time_bound
 from loglens.server.live import SUBSCRIBER_BUFFER, live_messages, sse_events
 from loglens.server.metrics import metrics_text
 
@@ -73,6 +74,34 @@ def logs(
     found = daemon.store.search(where.where, where.params, limit or None)
     records = [{**record_json(r), "id": r.id, "raw": r.raw} for r in found]
     return {"records": records, "count": len(records)}
+
+
+@router.get("/stats", summary="Hits per time bucket, by level or service")
+def stats(
+    request: Request,
+    q: Annotated[str, Query(description="Query (docs/query.md).")] = "",
+    level: Annotated[str | None, Query()] = None,
+    service: Annotated[list[str] | None, Query()] = None,
+    since: Annotated[str | None, Query()] = None,
+    until: Annotated[str | None, Query()] = None,
+    bucket: Annotated[str, Query(description="Bucket length: 10s, 1m, 1h, 1d.")] = "1m",
+    by: Annotated[str, Query(pattern="^(level|service)$")] = "level",
+) -> dict[str, Any]:
+    """`{"bucket_ms", "by", "buckets": [{"start", "counts": {key: n}}]}` — a cheap size check
+    before fetching records, and the timeline's histogram."""
+    daemon: Daemon = request.app.state.daemon
+    bucket_ns = parse_duration(bucket)
+    if bucket_ns < 10**9:
+        raise QueryError("bucket must be at least 1s")
+    where = record_filter(daemon.config.timezone, q, None, level, service or (), since, until)
+    buckets: dict[int, dict[str, int]] = {}
+    for start, key, count in daemon.store.hits(where.where, where.params, bucket_ns, by):
+        buckets.setdefault(start, {})[key] = count
+    return {
+        "bucket_ms": bucket_ns // 10**6,
+        "by": by,
+        "buckets": [{"start": to_iso_ms(start), "counts": counts} for start, counts in buckets.items()],
+    }
 
 
 def _replayed(daemon: Daemon, since: str | None, until: str | None) -> tuple[Replay, dict[str, str]]:

@@ -202,6 +202,12 @@ class Store(Protocol):
         """The newest `limit` (None: all) records matching a compiled query, returned oldest first."""
         ...
 
+    def hits(
+        self, where: str, params: Sequence[object], bucket_ns: int, by: str
+    ) -> list[tuple[int, str, int]]:
+        """Matching records per time bucket and per level or service: (bucket start, key, count)."""
+        ...
+
     def sql(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Runs one read-only SQL statement; raises ReadOnlyError for anything that would write."""
         ...

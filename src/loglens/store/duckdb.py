@@ -617,6 +617,24 @@ class DuckDBStore:
                 break
             yield from map(_stored, chunk)
 
+    def hits(
+        self, where: str, params: Sequence[object], bucket_ns: int, by: str
+    ) -> list[tuple[int, str, int]]:
+        """Records matching `where` counted per time bucket (`bucket_ns` long, counted from
+        WINDOW_ORIGIN_NS) and per `by` (level or service): (bucket start ns, key, count), in order."""
+        if by not in ("level", "service"):
+            raise QueryError(f"hits are counted by level or service, not {by!r}")
+        rows = (
+            self._con.cursor()
+            .execute(
+                f"SELECT (epoch_ns(ts) - ?) // ? * ? + ? AS bucket, {by}, count(*) FROM records "
+                f"WHERE {where} GROUP BY ALL ORDER BY bucket, {by}",
+                [WINDOW_ORIGIN_NS, bucket_ns, bucket_ns, WINDOW_ORIGIN_NS, *params],
+            )
+            .fetchall()
+        )
+        return [(int(b), str(k), int(n)) for b, k, n in rows]
+
     def sql(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Runs one read-only statement (SELECT, EXPLAIN) and returns (column names, rows)."""
         try:
