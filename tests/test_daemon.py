@@ -254,6 +254,19 @@ class TestCliThroughTheDaemon:
         assert missing.status_code == 404
         assert anomalies and {a["service"] for a in anomalies} <= {"db", "web"}
 
+    def test_patterns_through_the_daemon(self, tmp_path: Path) -> None:
+        """`loglens patterns` (text and --json) prints the same through the daemon as from the store."""
+        daemon = Up(tmp_path)
+        daemon.client.post("/ingest", params={"service": "web"}, content=lines(40) + lines(15, "login"))
+        api = daemon.client.get("/api/patterns", params={"top": 1}).json()
+        views = ([], ["--json"], ["--top", "1"])
+        through = [run_loglens("patterns", "--store", str(daemon.store), *v).stdout for v in views]
+        daemon.stop()
+        direct = [run_loglens("patterns", "--store", str(daemon.store), *v).stdout for v in views]
+        assert through == direct
+        assert len(api) == 1 and api[0]["count"] == 40 and api[0]["service"] == "web"
+        assert len(through[1].splitlines()) == 2
+
     def test_sql_and_other_commands(self, tmp_path: Path) -> None:
         """`loglens sql` through the daemon prints what it prints from the store; a command that does
         not go through the daemon yet says so instead of failing on the locked file; write SQL is
@@ -263,16 +276,13 @@ class TestCliThroughTheDaemon:
         statement = "SELECT service, level, count(*) AS n, min(ts) AS first FROM records GROUP BY ALL"
         views = ([], ["--json"])
         through = [run_loglens("sql", "--store", str(daemon.store), statement, *v).stdout for v in views]
-        patterns = run_loglens("patterns", "--store", str(daemon.store), check=False)
+        summary = run_loglens("summary", "--store", str(daemon.store), check=False)
         refused = daemon.client.post("/api/sql", json={"sql": "DELETE FROM records"})
         daemon.stop()
         direct = [run_loglens("sql", "--store", str(daemon.store), statement, *v).stdout for v in views]
         assert through == direct and "db\tinfo\t7\t" in through[0]
-        assert (
-            patterns.returncode == 1
-            and "holds" in patterns.stderr
-            and "does not go through" in patterns.stderr
-        )
+        assert summary.returncode == 1 and "holds" in summary.stderr
+        assert "does not go through" in summary.stderr
         assert refused.status_code == 400 and "read-only" in refused.json()["error"]
 
 

@@ -629,42 +629,33 @@ def patterns(
     Trend: Rising, Stable or Declining, comparing the last fifth of the time span with the rest
     (rule in docs/cli.md).
     """
-    from loglens.analysis.patterns import RECENT_SHARE
+    from loglens.analysis.patterns import RECENT_SHARE, pattern_json
     from loglens.analysis.patterns import patterns as find_patterns
 
     config = load_config(config_path)
-    where = record_filter(config.timezone, services=services, since=since, until=until)
-    store = _open(store_path, config, read_only=True)
-    try:
-        found = find_patterns(store.pattern_stats(where.where, where.params, RECENT_SHARE))
-    finally:
-        store.close()
+    url = running_daemon(resolve_store_path(store_path, config))
+    if url is not None:  # the daemon holds the store: ask it
+        found = DaemonClient(url).patterns(since, until, services, top)
+    else:
+        where = record_filter(config.timezone, services=services, since=since, until=until)
+        store = _open(store_path, config, read_only=True)
+        try:
+            found = [
+                pattern_json(p)
+                for p in find_patterns(store.pattern_stats(where.where, where.params, RECENT_SHARE))
+            ]
+        finally:
+            store.close()
     out = sys.stdout
     for pattern in found[:top]:
-        first, last = to_iso_ms(pattern.first_ts), to_iso_ms(pattern.last_ts)
         if as_json:
-            out.write(
-                orjson.dumps(
-                    {
-                        "template_id": pattern.template_id,
-                        "template": pattern.template,
-                        "service": pattern.service,
-                        "count": pattern.count,
-                        "share": round(pattern.share, 6),
-                        "trend": pattern.trend,
-                        "level": pattern.level,
-                        "first": first,
-                        "last": last,
-                        "sample": pattern.sample,
-                    }
-                ).decode()
-                + "\n"
-            )
+            out.write(orjson.dumps(pattern).decode() + "\n")
             continue
+        p = pattern
         out.write(
-            f"{pattern.count:>9,}  {pattern.share * 100:5.1f}%  {pattern.trend:<9} {pattern.level:<8} "
-            f"{pattern.service[:12]:<12} {pattern.template}\n"
-            f"{'':>18}first {first}  last {last}  e.g. {pattern.sample[:100]}\n"
+            f"{p['count']:>9,}  {p['share'] * 100:5.1f}%  {p['trend']:<9} {p['level']:<8} "
+            f"{p['service'][:12]:<12} {p['template']}\n"
+            f"{'':>18}first {p['first']}  last {p['last']}  e.g. {p['sample'][:100]}\n"
         )
 
 

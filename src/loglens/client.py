@@ -91,6 +91,15 @@ class DaemonClient:
         found: list[dict[str, Any]] = self._get("/api/incidents", params)  # type: ignore[assignment]
         return found
 
+    def patterns(
+        self, since: str | None, until: str | None, services: Sequence[str], top: int
+    ) -> list[dict[str, Any]]:
+        """`GET /api/patterns`: the same objects as `loglens patterns --json`."""
+        params: dict[str, Any] = {"service": list(services), "top": top}
+        params.update({k: v for k, v in (("since", since), ("until", until)) if v is not None})
+        found: list[dict[str, Any]] = self._get("/api/patterns", params)  # type: ignore[assignment]
+        return found
+
     def sql(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]], list[list[str]]]:
         """`POST /api/sql`: column names, rows as JSON values, and rows as table text."""
         try:

@@ -12,7 +12,9 @@ least 5 baseline records, and **Stable** otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
+from loglens.formats.timestamp import to_iso_ms
 from loglens.store.base import PatternStats
 
 RECENT_SHARE = 0.2
@@ -54,3 +56,19 @@ def patterns(stats: list[PatternStats]) -> list[Pattern]:
         rule = trend(s.recent, s.count, span * RECENT_SHARE, span * (1 - RECENT_SHARE))
         found.append(Pattern(**figures, share=s.count / total, trend=rule))
     return sorted(found, key=lambda p: (-p.count, p.first_ts, p.template_id))
+
+
+def pattern_json(pattern: Pattern) -> dict[str, Any]:
+    """One pattern as `loglens patterns --json` and `/api/patterns` give it (a contract: keys stable)."""
+    return {
+        "template_id": pattern.template_id,
+        "template": pattern.template,
+        "service": pattern.service,
+        "count": pattern.count,
+        "share": round(pattern.share, 6),
+        "trend": pattern.trend,
+        "level": pattern.level,
+        "first": to_iso_ms(pattern.first_ts),
+        "last": to_iso_ms(pattern.last_ts),
+        "sample": pattern.sample,
+    }

@@ -11,6 +11,8 @@ from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from loglens.analysis.detectors import SEVERITY_RANK
+from loglens.analysis.patterns import RECENT_SHARE, pattern_json
+from loglens.analysis.patterns import patterns as find_patterns
 from loglens.analysis.report import anomaly_json, incident_json
 from loglens.analysis.watch import Replay, replay
 from loglens.errors import LoglensError, QueryError
@@ -102,6 +104,21 @@ def stats(
         "by": by,
         "buckets": [{"start": to_iso_ms(start), "counts": counts} for start, counts in buckets.items()],
     }
+
+
+@router.get("/patterns", summary="Templates behind the records (as `loglens patterns --json`)")
+def patterns(
+    request: Request,
+    since: Annotated[str | None, Query()] = None,
+    until: Annotated[str | None, Query()] = None,
+    service: Annotated[list[str] | None, Query()] = None,
+    top: Annotated[int, Query(ge=1, le=10_000)] = 20,
+) -> list[dict[str, Any]]:
+    """The `top` templates by count, with share, trend, level, first/last and a sample."""
+    daemon: Daemon = request.app.state.daemon
+    where = record_filter(daemon.config.timezone, services=service or (), since=since, until=until)
+    found = find_patterns(daemon.store.pattern_stats(where.where, where.params, RECENT_SHARE))
+    return [pattern_json(p) for p in found[:top]]
 
 
 def _replayed(daemon: Daemon, since: str | None, until: str | None) -> tuple[Replay, dict[str, str]]:
