@@ -20,6 +20,19 @@ import incident_scenario
 from conftest import run_loglens
 from loglens.store.duckdb import DuckDBStore
 
+_RUNNING: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_daemons() -> Iterator[None]:
+    """A test that fails before stopping its daemon does not leave it running."""
+    yield
+    while _RUNNING:
+        proc = _RUNNING.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
 
 class Up:
     """A `loglens up` process and its URL (read from daemon.json)."""
@@ -35,6 +48,7 @@ class Up:
             stderr=subprocess.PIPE,
             env={**os.environ, "TZ": "UTC"},
         )  # fmt: skip
+        _RUNNING.append(self.proc)
         info = folder / "daemon.json"
         deadline = time.monotonic() + 30
         while not info.exists():
