@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,3 +103,23 @@ def mined(records: list[Rec]) -> list[Rec]:
     """The records, labelled by a fresh miner as ingest labels them."""
     TemplateMiner().label(records)
     return records
+
+
+_SPAWNED: list[subprocess.Popen[bytes]] = []
+
+
+def spawned(proc: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
+    """Registers a long-running loglens process a test started, so it is killed at teardown."""
+    _SPAWNED.append(proc)
+    return proc
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_processes() -> Iterator[None]:
+    """A test that fails before stopping its `loglens tail`/`up` process does not leave it running."""
+    yield
+    while _SPAWNED:
+        proc = _SPAWNED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -12,28 +12,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from conftest import run_loglens
+from conftest import run_loglens, spawned
 
 ENV = {**os.environ, "TZ": "UTC"}
-
-
-_RUNNING: list[subprocess.Popen[bytes]] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_processes() -> Iterator[None]:
-    """A test that fails before stopping its `loglens tail` does not leave it running."""
-    yield
-    while _RUNNING:
-        proc = _RUNNING.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 class Tail:
@@ -46,7 +29,7 @@ class Tail:
             stderr=subprocess.PIPE,
             env={**ENV, "NO_COLOR": "1", **(env or {})},
         )
-        _RUNNING.append(self.proc)
+        spawned(self.proc)
         self._buffer = b""
 
     def lines(self, count: int, timeout: float = 15.0) -> list[str]:

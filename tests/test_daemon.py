@@ -17,21 +17,8 @@ import httpx
 import pytest
 
 import incident_scenario
-from conftest import run_loglens
+from conftest import run_loglens, spawned
 from loglens.store.duckdb import DuckDBStore
-
-_RUNNING: list[subprocess.Popen[bytes]] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_daemons() -> Iterator[None]:
-    """A test that fails before stopping its daemon does not leave it running."""
-    yield
-    while _RUNNING:
-        proc = _RUNNING.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 class Up:
@@ -48,7 +35,7 @@ class Up:
             stderr=subprocess.PIPE,
             env={**os.environ, "TZ": "UTC"},
         )  # fmt: skip
-        _RUNNING.append(self.proc)
+        spawned(self.proc)
         info = folder / "daemon.json"
         deadline = time.monotonic() + 30
         while not info.exists():

@@ -46,7 +46,7 @@ class LiveStats:
     """What a live run has read so far."""
 
     records: int = 0
-    bytes: int = 0
+    lines: int = 0
     parse_errors: int = 0
     commits: int = 0
     lost: list[str] = field(default_factory=list)
@@ -345,7 +345,7 @@ class LiveIngest:
                 mark = opened.checkpoint(key, max(opened.start_offset - parsing.pending_bytes(), 0))
                 self._writer.put([], mark)
             self._last_file[key] = opened
-        self.stats.bytes += _chunk_bytes(chunk.lines)
+        self.stats.lines += len(chunk.lines)
         records = self._parse(parsing, chunk.lines, chunk.exact, now)
         if chunk.ends_file:
             records.extend(self._flush(parsing))
@@ -355,7 +355,7 @@ class LiveIngest:
         self._emit(records, checkpoint, key)
 
     def _take_lines(self, parsing: _Parsing, chunk: LineChunk, now: float) -> None:
-        self.stats.bytes += _chunk_bytes(chunk.lines)
+        self.stats.lines += len(chunk.lines)
         self._emit(self._parse(parsing, chunk.lines, chunk.exact, now), None, None)
 
     def _tick(self, now: float) -> None:
@@ -447,7 +447,3 @@ class LiveIngest:
             self._dirty = True
         if records and self._on_records is not None:
             self._on_records(records)
-
-
-def _chunk_bytes(lines: list[str]) -> int:
-    return sum(len(line) + 1 for line in lines)

@@ -34,7 +34,7 @@ def metrics_text(daemon: Daemon) -> str:
         store_bytes = 0
     figures: list[tuple[str, str, str, list[tuple[str, float]]]] = [
         ("loglens_records_ingested_total", "counter", "Records stored.", [("", stats.records)]),
-        ("loglens_bytes_read_total", "counter", "Bytes read from files and pipes.", [("", stats.bytes)]),
+        ("loglens_lines_read_total", "counter", "Lines read from files and pipes.", [("", stats.lines)]),
         ("loglens_parse_errors_total", "counter", "Records stored raw, unread by their format.",
          [("", stats.parse_errors)]),
         ("loglens_commits_total", "counter", "Store commits (each makes the records before durable).",
