@@ -212,9 +212,7 @@ def _live_store(
 ) -> Iterator[tuple[Ingestor, StoreWriter | None]]:
     """The ingestor and writer of a live command (no writer with --no-store), closed in order."""
     if no_store:
-        from loglens.store.duckdb import DuckDBStore as Memory
-
-        store = Memory(":memory:")
+        store = DuckDBStore(":memory:")  # nothing is written: the ingestor only needs a store to read
         try:
             yield Ingestor(store, config), None
         finally:
