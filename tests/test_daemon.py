@@ -392,3 +392,35 @@ class TestLive:
         records = [m["record"] for m in messages if m["type"] == "record"]
         assert [(r["svc"], r["lvl"], r["msg"]) for r in records] == [("ws", "error", "broken pipe")]
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+    def test_anomalies_and_incidents_are_pushed_as_found(self, tmp_path: Path) -> None:
+        """The daemon's detectors watch what is pushed: anomalies and the incident reach a live
+        subscriber as the minutes close — the same incident `/api/incidents` replays from the store —
+        and a service filter keeps out another service's anomalies."""
+        from websockets.sync.client import connect
+
+        log = incident_scenario.write_jsonl(tmp_path / "scenario.jsonl")
+        daemon = Up(tmp_path)
+        ws_url = daemon.url.replace("http://", "ws://") + "/api/live?level=critical"
+        messages: list[dict[str, object]] = []
+        with connect(ws_url) as socket, connect(ws_url.replace("?", "?service=nobody&")) as other:
+            assert json.loads(socket.recv(timeout=10))["type"] == "connected"
+            assert json.loads(other.recv(timeout=10))["type"] == "connected"
+            pushed = daemon.client.post("/ingest", params={"format": "json"}, content=log.read_bytes())
+            assert pushed.status_code == 200
+            while not any(m["type"] == "incident" and m["state"] == "closed" for m in messages):
+                messages.append(json.loads(socket.recv(timeout=20)))
+            other_got = []
+            with pytest.raises(TimeoutError):
+                while True:
+                    other_got.append(json.loads(other.recv(timeout=1)))
+        replayed = daemon.client.get("/api/incidents").json()
+        daemon.stop()
+        anomalies = [m["anomaly"] for m in messages if m["type"] == "anomaly"]
+        incidents = [(m["state"], m["incident"]) for m in messages if m["type"] == "incident"]
+        assert anomalies and {a["service"] for a in anomalies} <= {"db", "web"}  # type: ignore[index]
+        assert [state for state, _ in incidents] == ["opened", "closed"]
+        closed = incidents[-1][1]
+        assert closed["root_cause"]["service"] == "db"  # type: ignore[index]
+        assert len(replayed) == 1 and replayed[0]["id"] == closed["id"]  # type: ignore[index]
+        assert [m["type"] for m in other_got] in ([], ["heartbeat"])

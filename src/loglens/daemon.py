@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
+from loglens.analysis.live_watch import LiveWatch
 from loglens.client import DAEMON_FILE
 from loglens.config import Config
 from loglens.errors import LoglensError
 from loglens.inbox import Inbox, IngestJob
 from loglens.live import LiveIngest
 from loglens.pipeline import Ingestor, StoreWriter
+from loglens.record import Record
 from loglens.server.live import LiveHub
 from loglens.sources.syslog import SyslogCounters, serve_syslog
 from loglens.store.duckdb import DuckDBStore
@@ -78,7 +80,15 @@ class Daemon:
         self.writer = StoreWriter(self.store)
         self.inbox = Inbox(config.server.inbox_records)
         self.hub = LiveHub()
-        self.live = LiveIngest(self.ingestor, self.writer, config.follow, on_records=self.hub.publish)
+        self.watch = LiveWatch(config.analysis, self.hub.publish_event, self.store.template_texts)
+        self.watch.warm(self.store, time.time_ns())
+        self.live = LiveIngest(
+            self.ingestor,
+            self.writer,
+            config.follow,
+            on_records=self._on_records,
+            on_tick=self.watch.tick,
+        )
         self.live.attach(self.inbox)
         patterns = [rule.path for rule in config.sources]
         if patterns:
@@ -138,6 +148,11 @@ class Daemon:
         except BaseException as exc:
             self.failure = exc
             self._syslog_ready.set()
+
+    def _on_records(self, records: list[Record]) -> None:
+        """Each stored batch: to live subscribers, then to the detectors (pipeline thread)."""
+        self.hub.publish(records)
+        self.watch.add(records)
 
     def _run_live(self) -> None:
         try:

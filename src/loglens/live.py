@@ -34,6 +34,7 @@ from loglens.sources.pipe import PipeSource, wait_readable
 DETECT_LINES = 50
 DETECT_WAIT_S = 0.5
 COMMIT_INTERVAL_S = 1.0
+TICK_S = 1.0
 MAX_PUSH_SOURCES = 1024
 """Parse states kept for pushing senders (each holds its format and at most one open event)."""
 
@@ -86,6 +87,8 @@ class LiveIngest:
         on_notice: called with a sentence on what the sources do (where a file starts, rotations).
         on_warning: called with a sentence when something could not be read (a rotated file gone).
         on_caught_up: called once, when every source has been read to the end of what it holds.
+        on_tick: called about every `TICK_S` seconds from the loop's thread (time-driven work that
+            must share the thread with `on_records`, such as closing the detectors' minutes).
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class LiveIngest:
         on_warning: NoticeCallback | None = None,
         on_caught_up: Callable[[], None] | None = None,
         commit_interval: float = COMMIT_INTERVAL_S,
+        on_tick: Callable[[], None] | None = None,
     ) -> None:
         self._ingestor = ingestor
         self._writer = writer
@@ -106,6 +110,7 @@ class LiveIngest:
         self._on_notice = on_notice
         self._on_warning = on_warning
         self._on_caught_up = on_caught_up
+        self._on_tick = on_tick
         self._commit_interval = commit_interval
         self._paths: FollowedPaths | None = None
         self._from_end = False
@@ -197,10 +202,13 @@ class LiveIngest:
         """Polls until `stop` is set (or every pipe has ended, when there are no files)."""
         settings = self._settings
         next_scan = time.monotonic() + settings.scan_interval
-        last_commit = time.monotonic()
+        last_commit = last_tick = time.monotonic()
         try:
             while not stop.is_set():
                 now = time.monotonic()
+                if self._on_tick is not None and now - last_tick >= TICK_S:
+                    self._on_tick()
+                    last_tick = now
                 if now >= next_scan:
                     self._scan()
                     next_scan = now + settings.scan_interval

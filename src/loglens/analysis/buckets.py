@@ -204,6 +204,17 @@ class BucketBuilder:
                     sample = self._values[key] = FieldSample()
                 sample.add(number)
 
+    @property
+    def newest_ns(self) -> int | None:
+        """The watermark's base: the newest stamp seen (or the clock time it was advanced to)."""
+        return self._newest
+
+    def advance(self, now_ns: int) -> None:
+        """Moves the watermark on to `now_ns` when no newer record has (a live source gone quiet:
+        its minutes close on the clock instead of waiting for its next record)."""
+        if self._newest is not None and now_ns > self._newest:
+            self._newest = now_ns
+
     def close(self, flush: bool = False) -> list[MinuteBucket]:
         """The buckets of the minutes the watermark has passed (all of them with `flush`), oldest
         first, each once; only minutes a service logged in (`Watcher.feed` fills the silences)."""

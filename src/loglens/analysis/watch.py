@@ -102,6 +102,16 @@ class Watcher:
         self._builder.add(records)
         return self.feed(self._builder.close())
 
+    def advance(self, now_ns: int) -> list[Anomaly]:
+        """Live: closes the minutes the clock has passed though no record came to close them."""
+        self._builder.advance(now_ns)
+        return self.feed(self._builder.close())
+
+    @property
+    def newest_ns(self) -> int | None:
+        """The newest record stamp (or clock time) the watcher has seen."""
+        return self._builder.newest_ns
+
     def flush(self) -> list[Anomaly]:
         """Scores the minutes still open (at the end of an input)."""
         return self.feed(self._builder.close(flush=True))
@@ -174,6 +184,30 @@ LOOKBACK_NS = 2 * 60 * MINUTE_NS
 """History replayed before `--since`, so the detectors are warmed up when the asked range begins."""
 
 
+def watch_stored(
+    store: MinuteStatsStore,
+    since_ns: int | None = None,
+    until_ns: int | None = None,
+    settings: WatchSettings | None = None,
+) -> tuple[Watcher, list[Anomaly]]:
+    """A `Watcher` fed the stored records in [since, until) minute by minute, and what it found;
+    templates stored before `since` are known to it (not new)."""
+    parts, params = [], []
+    if since_ns is not None:
+        parts.append("ts >= make_timestamp_ns(?)")
+        params.append(since_ns)
+    if until_ns is not None:
+        parts.append("ts < make_timestamp_ns(?)")
+        params.append(until_ns)
+    watcher = Watcher(settings)
+    if since_ns is not None:
+        watcher.know(store.templates_before(since_ns))
+    template_rows, field_rows = store.minute_stats(
+        " AND ".join(parts) or "TRUE", params, watcher.settings.watched_fields
+    )
+    return watcher, watcher.feed(buckets_from_rows(template_rows, field_rows))
+
+
 def replay(
     store: MinuteStatsStore,
     since_ns: int | None = None,
@@ -184,20 +218,8 @@ def replay(
     loglens runs, fed the store's per-minute folds. The detectors start `LOOKBACK_NS` before
     `since`, so a range starting mid-stream is judged against its own past, and templates stored
     before that are known to them (not new)."""
-    parts, params = [], []
-    if since_ns is not None:
-        parts.append("ts >= make_timestamp_ns(?)")
-        params.append(since_ns - LOOKBACK_NS)
-    if until_ns is not None:
-        parts.append("ts < make_timestamp_ns(?)")
-        params.append(until_ns)
-    watcher = Watcher(settings)
-    if since_ns is not None:
-        watcher.know(store.templates_before(since_ns - LOOKBACK_NS))
-    template_rows, field_rows = store.minute_stats(
-        " AND ".join(parts) or "TRUE", params, watcher.settings.watched_fields
-    )
-    anomalies = watcher.feed(buckets_from_rows(template_rows, field_rows))
+    start = since_ns - LOOKBACK_NS if since_ns is not None else None
+    watcher, anomalies = watch_stored(store, start, until_ns, settings)
     incidents = watcher.take_incidents(everything=True)
     lo = since_ns if since_ns is not None else -(2**63)
     hi = until_ns if until_ns is not None else 2**63

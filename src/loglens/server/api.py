@@ -204,10 +204,11 @@ async def live_sse(
     heartbeat: Annotated[float, Query(gt=0, le=300, description="Seconds between heartbeats.")] = 15.0,
     buffer: Annotated[int, Query(ge=1, le=SUBSCRIBER_BUFFER)] = SUBSCRIBER_BUFFER,
 ) -> StreamingResponse:
-    """`event: record` per matching record, `event: missed` when this reader fell behind."""
+    """`event: record` per matching record, `event: anomaly` / `event: incident` as the detectors
+    find them, `event: missed` when this reader fell behind."""
     daemon: Daemon = request.app.state.daemon
     matcher = RecordMatcher(record_filter(daemon.config.timezone, q, None, level, service or ()))
-    events = sse_events(daemon.hub, matcher, heartbeat, buffer)
+    events = sse_events(daemon.hub, matcher, heartbeat, buffer, service or ())
     return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
@@ -220,8 +221,9 @@ async def live_websocket(
     heartbeat: float = 15.0,
     buffer: int = SUBSCRIBER_BUFFER,
 ) -> None:
-    """JSON messages: `{"type": "record", "record": …}`, `{"type": "missed", "missed": N}`,
-    `{"type": "heartbeat"}` — the same channel as /api/live/sse."""
+    """JSON messages: `{"type": "record", "record": …}`, `{"type": "anomaly", "anomaly": …}`,
+    `{"type": "incident", "state": "opened"|"closed", "incident": …}`, `{"type": "missed", "missed":
+    N}`, `{"type": "heartbeat"}` — the same channel as /api/live/sse."""
     daemon: Daemon = websocket.app.state.daemon
     await websocket.accept()
     try:
@@ -231,7 +233,7 @@ async def live_websocket(
         return
     limit = max(1, min(buffer, SUBSCRIBER_BUFFER))
     try:
-        async for message in live_messages(daemon.hub, matcher, max(0.1, heartbeat), limit):
+        async for message in live_messages(daemon.hub, matcher, max(0.1, heartbeat), limit, service or ()):
             await websocket.send_bytes(orjson.dumps(message))
     except WebSocketDisconnect:
         return

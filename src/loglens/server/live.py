@@ -1,5 +1,5 @@
-"""The live channel: records as they are read, pushed to subscribers (SSE at `/api/live/sse`,
-WebSocket at `/api/live`).
+"""The live channel: records as they are read, and anomalies and incidents as the detectors find
+them, pushed to subscribers (SSE at `/api/live/sse`, WebSocket at `/api/live`).
 
 The pipeline thread publishes each batch to every subscriber's own bounded buffer and moves on: it
 never waits for a subscriber and never filters for one. Each subscriber's task (in the server's event
@@ -18,11 +18,15 @@ from typing import Any
 
 import orjson
 
+from loglens.analysis.live_watch import event_services
 from loglens.output import record_json
 from loglens.record import Record
 
 SUBSCRIBER_BUFFER = 10_000
 """Records one subscriber may be behind before the oldest are dropped (and counted as missed)."""
+EVENT_BUFFER = 1_000
+"""Anomaly and incident messages one subscriber may be behind (they are rare; a reader this far
+behind has missed the oldest, counted with the records it missed)."""
 
 
 class Subscriber:
@@ -31,6 +35,7 @@ class Subscriber:
     def __init__(self, loop: asyncio.AbstractEventLoop, limit: int = SUBSCRIBER_BUFFER) -> None:
         self._loop = loop
         self._buffer: deque[Record] = deque()
+        self._events: deque[dict[str, Any]] = deque(maxlen=EVENT_BUFFER)
         self._limit = limit
         self._lock = threading.Lock()
         self.missed = 0
@@ -47,13 +52,23 @@ class Subscriber:
                 self.missed += overflow
         self._loop.call_soon_threadsafe(self.ready.set)
 
-    def take(self) -> tuple[list[Record], int]:
-        """What arrived since the last take, and how many were missed in between."""
+    def offer_event(self, event: dict[str, Any]) -> None:
+        """From the pipeline thread: an anomaly or incident message (the oldest falls out when full)."""
+        with self._lock:
+            if len(self._events) == EVENT_BUFFER:
+                self.missed += 1
+            self._events.append(event)
+        self._loop.call_soon_threadsafe(self.ready.set)
+
+    def take(self) -> tuple[list[Record], list[dict[str, Any]], int]:
+        """The records and events that arrived since the last take, and how many were missed."""
         with self._lock:
             records, self._buffer = list(self._buffer), deque()
+            events = list(self._events)
+            self._events.clear()
             missed, self.missed = self.missed, 0
         self.ready.clear()
-        return records, missed
+        return records, events, missed
 
 
 class LiveHub:
@@ -69,6 +84,13 @@ class LiveHub:
             subscribers = list(self._subscribers)
         for subscriber in subscribers:
             subscriber.offer(records)
+
+    def publish_event(self, event: dict[str, Any]) -> None:
+        """Hands an anomaly or incident message to every subscriber (called by the pipeline thread)."""
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            subscriber.offer_event(event)
 
     def subscribe(self, limit: int = SUBSCRIBER_BUFFER) -> Subscriber:
         """A new subscriber, fed from now on."""
@@ -93,9 +115,14 @@ async def live_messages(
     matcher: Callable[[Sequence[Record]], list[Record]],
     heartbeat_s: float,
     limit: int = SUBSCRIBER_BUFFER,
+    services: Sequence[str] = (),
 ) -> AsyncIterator[dict[str, Any]]:
-    """What a subscriber is sent, as objects: `{"type": "record", "record": …}`, `{"type": "missed",
-    "missed": N}` and `{"type": "heartbeat"}` (the one source of both the SSE and WebSocket channels)."""
+    """What a subscriber is sent, as objects: `{"type": "record", "record": …}`, `{"type": "anomaly",
+    "anomaly": …}`, `{"type": "incident", "state": "opened"|"closed", "incident": …}`, `{"type":
+    "missed", "missed": N}` and `{"type": "heartbeat"}` (the one source of both the SSE and WebSocket
+    channels). `services`, when given, also filters anomalies and incidents (by the services they
+    concern); the query and level filter records only."""
+    wanted = set(services)
     subscriber = hub.subscribe(limit)
     try:
         yield {"type": "connected"}
@@ -105,11 +132,14 @@ async def live_messages(
             except TimeoutError:
                 yield {"type": "heartbeat"}
                 continue
-            records, missed = subscriber.take()
+            records, events, missed = subscriber.take()
             if missed:
                 yield {"type": "missed", "missed": missed}
             for record in matcher(records):
                 yield {"type": "record", "record": record_json(record)}
+            for event in events:
+                if not wanted or wanted & set(event_services(event)):
+                    yield event
     finally:
         hub.unsubscribe(subscriber)
 
@@ -119,14 +149,18 @@ async def sse_events(
     matcher: Callable[[Sequence[Record]], list[Record]],
     heartbeat_s: float,
     limit: int = SUBSCRIBER_BUFFER,
+    services: Sequence[str] = (),
 ) -> AsyncIterator[bytes]:
-    """Server-sent events: `event: record` with a record's JSON (as `logs --json`), `event: missed`
-    with `{"missed": N}` when the buffer overflowed, and a `: heartbeat` comment when idle."""
-    async for message in live_messages(hub, matcher, heartbeat_s, limit):
+    """Server-sent events: `event: record` with a record's JSON (as `logs --json`), `event: anomaly`
+    and `event: incident` with the message as the WebSocket sends it, `event: missed` with
+    `{"missed": N}` when the buffer overflowed, and a `: heartbeat` comment when idle."""
+    async for message in live_messages(hub, matcher, heartbeat_s, limit, services):
         kind = message["type"]
         if kind in ("connected", "heartbeat"):
             yield b": " + kind.encode() + b"\n\n"
         elif kind == "missed":
             yield b"event: missed\ndata: " + orjson.dumps({"missed": message["missed"]}) + b"\n\n"
-        else:
+        elif kind == "record":
             yield b"event: record\ndata: " + orjson.dumps(message["record"]) + b"\n\n"
+        else:
+            yield b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(message) + b"\n\n"

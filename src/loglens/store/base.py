@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -180,6 +180,10 @@ class Store(Protocol):
 
     def counts(self, where: str, params: Sequence[object]) -> RecordCounts:
         """The records matching a compiled query counted per template and per service and level."""
+        ...
+
+    def template_texts(self, ids: Iterable[str]) -> dict[str, str]:
+        """The text of each of these template ids that is stored."""
         ...
 
     def templates_before(self, ts_ns: int) -> list[tuple[str, str]]:

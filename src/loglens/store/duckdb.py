@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -457,6 +457,18 @@ class DuckDBStore:
             .fetchall()
         )
         return [TemplateChange(str(r[0]), str(r[1]), str(r[2]), bool(r[3])) for r in rows]
+
+    def template_texts(self, ids: Iterable[str]) -> dict[str, str]:
+        """The text of each of these template ids that is stored."""
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        rows = (
+            self._con.cursor()
+            .execute("SELECT id, template FROM templates WHERE list_contains(?, id)", [wanted])
+            .fetchall()
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
 
     def templates_before(self, ts_ns: int) -> list[tuple[str, str]]:
         """(service, id) of every template whose first committed record is older than `ts_ns`."""
