@@ -214,7 +214,7 @@ class TestLifecycle:
             [sys.executable, "-m", "loglens", "up", "--store", store, "--listen", "0.0.0.0:0"],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
-        assert out.returncode == 1 and "use 127.0.0.1" in out.stderr
+        assert out.returncode == 1 and "[[server.tokens]]" in out.stderr and "127.0.0.1" in out.stderr
 
 
 class TestCliThroughTheDaemon:
@@ -424,3 +424,84 @@ class TestLive:
         assert closed["root_cause"]["service"] == "db"  # type: ignore[index]
         assert len(replayed) == 1 and replayed[0]["id"] == closed["id"]  # type: ignore[index]
         assert [m["type"] for m in other_got] in ([], ["heartbeat"])
+
+
+TOKENS = """
+[[server.tokens]]
+name = "shipper"
+token = "ingest-secret-0123456789"
+scopes = ["ingest"]
+
+[[server.tokens]]
+name = "oncall"
+token_env = "LOGLENS_TEST_READ_TOKEN"
+scopes = ["read"]
+
+[[server.tokens]]
+name = "ops"
+token = "admin-secret-0123456789"
+scopes = ["admin"]
+"""
+READ_SECRET = "read-secret-0123456789"
+
+
+class TestAccess:
+    def test_tokens_and_scopes_beyond_loopback(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With tokens the daemon listens on every address; each request needs a token holding its
+        route's scope, sent the way its client sends credentials (Bearer, Basic, Splunk, DD-API-KEY,
+        ?token=); a WebSocket handshake without one is refused."""
+        from websockets.exceptions import InvalidStatus
+        from websockets.sync.client import connect
+
+        monkeypatch.setenv("LOGLENS_TEST_READ_TOKEN", READ_SECRET)
+        daemon = Up(tmp_path, TOKENS, "--listen", "0.0.0.0:0")
+        port = daemon.url.rsplit(":", 1)[1]
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        bearer = {"Authorization": "Bearer ingest-secret-0123456789"}
+        assert client.post("/ingest", params={"service": "a"}, content=lines(3)).status_code == 401
+        assert client.post("/ingest", params={"service": "a"}, content=lines(3), headers=bearer).json() == {
+            "accepted": 3
+        }
+        hec = client.post(
+            "/services/collector/event",
+            headers={"Authorization": "Splunk ingest-secret-0123456789"},
+            content=b'{"event": "hec line", "sourcetype": "x"}',
+        )
+        loki = client.post(
+            "/loki/api/v1/push",
+            auth=("tenant", "ingest-secret-0123456789"),
+            json={"streams": [{"stream": {"job": "l"}, "values": [["1795000000000000000", "loki line"]]}]},
+        )
+        datadog = client.post(
+            "/api/v2/logs", headers={"DD-API-KEY": "ingest-secret-0123456789"}, json=[{"message": "dd line"}]
+        )
+        assert (hec.status_code, loki.status_code, datadog.status_code) == (200, 204, 202)
+        denied = client.get("/api/logs", headers=bearer)
+        assert denied.status_code == 403 and "'shipper'" in denied.json()["detail"]
+        assert client.get("/api/logs").status_code == 401
+        read = client.get("/api/logs", params={"limit": 0, "token": READ_SECRET}).json()
+        admin = client.get("/metrics", headers={"Authorization": "Bearer admin-secret-0123456789"})
+        assert read["count"] == 6 and admin.status_code == 200
+        assert client.post("/ingest", content=lines(1), params={"token": READ_SECRET}).status_code == 403
+        ws_url = f"ws://127.0.0.1:{port}/api/live"
+        with connect(ws_url + f"?token={READ_SECRET}") as socket:
+            assert json.loads(socket.recv(timeout=10)) == {"type": "connected"}
+        with pytest.raises(InvalidStatus) as refused, connect(ws_url):
+            pass
+        daemon.stop()
+        assert refused.value.response.status_code == 403
+
+    def test_bad_token_settings_are_refused_at_start(self, tmp_path: Path) -> None:
+        """A short secret, an unknown scope or a missing variable stop `up` with the reason."""
+        cases = {
+            'token = "short"\nscopes = ["read"]': "at least 16 characters",
+            'token = "long-enough-secret-123"\nscopes = ["write"]': "scopes must be a list of",
+            'token_env = "LOGLENS_NOT_SET_ANYWHERE"\nscopes = ["read"]': "LOGLENS_NOT_SET_ANYWHERE is not set",
+        }
+        for body, said in cases.items():
+            (tmp_path / "loglens.toml").write_text(f'[[server.tokens]]\nname = "x"\n{body}\n')
+            out = run_loglens(
+                "up", "--store", str(tmp_path / "s.duckdb"), "--config", str(tmp_path / "loglens.toml"),
+                check=False,
+            )  # fmt: skip
+            assert out.returncode != 0 and said in out.stderr, out.stderr

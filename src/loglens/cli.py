@@ -325,12 +325,12 @@ def up(listen: str, demo: bool, syslog: str | None, store_path: str | None, conf
     config = load_config(config_path)
     where = Listen.parse(listen)
     syslog_at = Listen.parse(syslog) if syslog else None
-    for option, at in (("--listen", where), ("--syslog", syslog_at)):
-        if at is not None and not at.loopback:
-            raise LoglensError(
-                f"{option} {at.host}:{at.port}: loglens serves only this machine until access tokens "
-                "exist (anyone who can connect could read and write every log); use 127.0.0.1"
-            )
+    if not where.loopback and not config.server.tokens:
+        raise LoglensError(
+            f"--listen {where.host}:{where.port}: beyond this machine loglens needs access tokens "
+            "(anyone who can connect could read and write every log): add [[server.tokens]] to "
+            "loglens.toml (docs/api.md, Access), or listen on 127.0.0.1"
+        )
     daemon = Daemon(resolve_store_path(store_path, config), config, demo=demo, syslog=syslog_at)
     app = create_app(daemon)
     server = uvicorn.Server(

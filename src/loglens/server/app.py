@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from loglens.errors import LoglensError
+from loglens.server.auth import Authenticator, require
 
 if TYPE_CHECKING:
     from loglens.daemon import Daemon
@@ -29,10 +30,12 @@ def create_app(daemon: Daemon) -> FastAPI:
         version="0.1.0",
     )
     app.state.daemon = daemon
-    app.include_router(ingest_router)
-    app.include_router(api_router)
-    app.include_router(metrics_router)
-    app.include_router(shippers_router)
+    app.state.authenticator = Authenticator(daemon.config.server.tokens)
+    ingest, read = [Depends(require("ingest"))], [Depends(require("read"))]
+    app.include_router(ingest_router, dependencies=ingest)
+    app.include_router(api_router, dependencies=read)
+    app.include_router(metrics_router, dependencies=read)
+    app.include_router(shippers_router, dependencies=ingest)
 
     @app.exception_handler(LoglensError)
     async def loglens_error(request: Request, exc: LoglensError) -> JSONResponse:

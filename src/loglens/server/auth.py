@@ -1,0 +1,167 @@
+"""Access tokens: who may push logs, who may read them, who may change the daemon.
+
+Tokens come from `[[server.tokens]]` in loglens.toml, each with a name and scopes: `ingest` (the push
+endpoints of every shipper protocol), `read` (the query API, the live channel, /metrics) and `admin`
+(everything, and what changes the daemon's settings). Without tokens the daemon serves only this
+machine; with them, every request must carry one — on loopback too, since a token that is optional
+protects nothing.
+
+A shipper sends its credentials its own way, and none can be asked to change, so a token is taken
+from any of: `Authorization: Bearer T` (OTLP exporters, Vector, Loki clients), `Authorization: Basic`
+with T as the password (Loki and Elasticsearch clients, Fluent Bit's http_passwd), `Authorization:
+ApiKey T` (Elasticsearch), `Authorization: Splunk T` (HEC), `DD-API-KEY: T` (Datadog agents), `X-API-Key:
+T`, or `?token=T` (a browser's EventSource and WebSocket cannot set headers).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import HTTPException, WebSocketException
+from starlette.requests import HTTPConnection
+
+from loglens.errors import ConfigError
+
+SCOPES = ("ingest", "read", "admin")
+MIN_TOKEN_CHARS = 16
+"""Shorter secrets are refused at start: a guessable token is worse than none (it looks safe)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One access token: its name (in logs and the audit trail, never the secret) and its scopes."""
+
+    name: str
+    secret: str
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        """`admin` holds every scope."""
+        return scope in self.scopes or "admin" in self.scopes
+
+
+TOKEN_KEYS = ("name", "token", "token_env", "scopes")
+
+
+def parse_tokens(entries: object, where: str) -> tuple[Token, ...]:
+    """`[[server.tokens]]` → tokens: `name`, `scopes` and the secret as `token` or, better, the name
+    of an environment variable holding it (`token_env`), so it stays out of the file."""
+    if not isinstance(entries, list):
+        raise ConfigError(f"{where}: server.tokens must be a list of tables ([[server.tokens]])")
+    tokens: list[Token] = []
+    for number, entry in enumerate(entries, 1):
+        here = f"{where}: [[server.tokens]] #{number}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{here} must be a table")
+        unknown = sorted(set(entry) - set(TOKEN_KEYS))
+        if unknown:
+            raise ConfigError(f"{here} has unknown keys {unknown}; known: {', '.join(TOKEN_KEYS)}")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{here} needs a name")
+        secret = _secret(entry, f"{here} ({name})")
+        scopes = entry.get("scopes")
+        if not isinstance(scopes, list) or not scopes or not all(s in SCOPES for s in scopes):
+            raise ConfigError(f"{here} ({name}): scopes must be a list of {', '.join(SCOPES)}")
+        if any(t.name == name for t in tokens):
+            raise ConfigError(f"{here}: a token named {name!r} is already defined")
+        tokens.append(Token(name, secret, frozenset(scopes)))
+    return tuple(tokens)
+
+
+def _secret(entry: dict[str, Any], here: str) -> str:
+    if ("token" in entry) == ("token_env" in entry):
+        raise ConfigError(f'{here}: give the secret as token = "…" or token_env = "VARIABLE" (one)')
+    if "token_env" in entry:
+        variable = entry["token_env"]
+        secret = os.environ.get(str(variable), "")
+        if not secret:
+            raise ConfigError(f"{here}: the environment variable {variable} is not set")
+    else:
+        secret = entry["token"]
+    if not isinstance(secret, str) or len(secret) < MIN_TOKEN_CHARS:
+        raise ConfigError(f"{here}: a token must be at least {MIN_TOKEN_CHARS} characters")
+    return secret
+
+
+def presented_secrets(headers: Mapping[str, str], query: Mapping[str, str]) -> list[str]:
+    """Every secret a request carries, in any of the forms shippers send (module docstring)."""
+    found: list[str] = []
+    authorization = headers.get("authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    value = value.strip()
+    if scheme.lower() in ("bearer", "apikey", "splunk", "token") and value:
+        found.append(value)
+        if scheme.lower() == "apikey":
+            found.extend(_api_key_parts(value))
+    elif scheme.lower() == "basic" and value:
+        try:
+            user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            user = password = ""
+        found.extend(part for part in (password, user) if part)
+    for header in ("dd-api-key", "x-api-key"):
+        if headers.get(header):
+            found.append(headers[header])
+    if query.get("token"):
+        found.append(query["token"])
+    return found
+
+
+def _api_key_parts(value: str) -> list[str]:
+    """Elasticsearch's ApiKey is base64 of `id:key`: the key part may be the token too."""
+    try:
+        key_id, _, key = base64.b64decode(value, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return []
+    return [part for part in (key, key_id) if part]
+
+
+class Authenticator:
+    """Checks a request's secrets against the configured tokens (none configured: everyone may)."""
+
+    def __init__(self, tokens: Iterable[Token]) -> None:
+        self.tokens = tuple(tokens)
+
+    @property
+    def enabled(self) -> bool:
+        """True when tokens are configured (and so required)."""
+        return bool(self.tokens)
+
+    def identify(self, secrets: Iterable[str]) -> Token | None:
+        """The token one of `secrets` is (compared in constant time), if any."""
+        for secret in secrets:
+            for token in self.tokens:
+                if hmac.compare_digest(secret.encode(), token.secret.encode()):
+                    return token
+        return None
+
+
+def require(scope: str) -> Callable[[HTTPConnection], Token | None]:
+    """A FastAPI dependency: lets the request through when auth is off or its token holds `scope`;
+    else 401 (no known token) or 403 (a token without the scope), or a WebSocket close 1008."""
+
+    def check(connection: HTTPConnection) -> Token | None:
+        authenticator: Authenticator = connection.app.state.authenticator
+        if not authenticator.enabled:
+            return None
+        secrets = presented_secrets(connection.headers, connection.query_params)
+        token = authenticator.identify(secrets)
+        if token is not None and token.allows(scope):
+            connection.state.token = token
+            return token
+        if token is None:
+            status, reason = 401, f"a token with the {scope} scope is required (docs/api.md, Access)"
+        else:
+            status, reason = 403, f"the token {token.name!r} does not have the {scope} scope"
+        if connection.scope["type"] == "websocket":
+            raise WebSocketException(code=1008, reason=reason)
+        raise HTTPException(status, reason, headers={"WWW-Authenticate": 'Bearer realm="loglens"'})
+
+    return check
