@@ -7,7 +7,18 @@ DEVSTAMP := $(VENV)/.installed-dev
 SHARED  ?= ../shared
 STORE   ?= $(CURDIR)/.loglens/loglens.duckdb
 
-.PHONY: run test bench lint fmt clean venv
+.PHONY: run test bench lint fmt clean venv sysdeps
+
+# System packages the tests use, installed from Debian when missing (CI starts from a clean machine):
+# systemd-journal-remote writes the journal files the journald tests read.
+SYSDEPS_CHECK := test -x /lib/systemd/systemd-journal-remote || test -x /usr/lib/systemd/systemd-journal-remote
+SYSDEPS_PKGS  := systemd-journal-remote
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+sysdeps:
+	@$(SYSDEPS_CHECK) || { command -v apt-get >/dev/null && \
+		{ $(SUDO) apt-get install -y -qq $(SYSDEPS_PKGS) >/dev/null 2>&1 || \
+		  { $(SUDO) apt-get update -qq >/dev/null && $(SUDO) apt-get install -y -qq $(SYSDEPS_PKGS) >/dev/null; }; }; } || \
+		echo "could not install $(SYSDEPS_PKGS): the tests that need it will skip"
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -37,7 +48,7 @@ run: $(STAMP)
 	TZ=UTC $(BIN)/loglens tail --store $(STORE) --level '>=warning' -n 20 $(LIVE); \
 	kill $$demo 2>/dev/null; wait $$demo 2>/dev/null; true
 
-test: $(DEVSTAMP)
+test: $(DEVSTAMP) sysdeps
 	$(BIN)/python -m pytest
 
 bench: $(DEVSTAMP)

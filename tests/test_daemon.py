@@ -18,6 +18,7 @@ import pytest
 
 import incident_scenario
 from conftest import run_loglens, spawned
+from journal_files import entry, needs_journal, write_journal
 from loglens.store.duckdb import DuckDBStore
 
 
@@ -496,7 +497,7 @@ class TestAccess:
         cases = {
             'token = "short"\nscopes = ["read"]': "at least 16 characters",
             'token = "long-enough-secret-123"\nscopes = ["write"]': "scopes must be a list of",
-            'token_env = "LOGLENS_NOT_SET_ANYWHERE"\nscopes = ["read"]': "LOGLENS_NOT_SET_ANYWHERE is not set",
+            'token_env = "LOGLENS_UNSET_VAR"\nscopes = ["read"]': "LOGLENS_UNSET_VAR is not set",
         }
         for body, said in cases.items():
             (tmp_path / "loglens.toml").write_text(f'[[server.tokens]]\nname = "x"\n{body}\n')
@@ -505,3 +506,121 @@ class TestAccess:
                 check=False,
             )  # fmt: skip
             assert out.returncode != 0 and said in out.stderr, out.stderr
+
+
+class TestSourcesFromConfig:
+    def test_commands_are_run_read_and_restarted(self, tmp_path: Path) -> None:
+        """A `[[commands]]` entry: its stdout and stderr are stored with their stream, each exit is a
+        record with its code, it is restarted on failure (health counts the restarts), and a command
+        still running when the daemon stops is stopped with it."""
+        script = tmp_path / "flaky.py"
+        script.write_text(
+            "import sys, time\n"
+            "print('starting worker', flush=True)\n"
+            "print('ERROR cannot reach queue', file=sys.stderr, flush=True)\n"
+            "sys.exit(3)\n"
+        )
+        forever = tmp_path / "forever.py"
+        forever.write_text("import time\nprint('serving', flush=True)\ntime.sleep(600)\n")
+        config = f"""
+[[commands]]
+name = "flaky"
+command = ["{sys.executable}", "{script}"]
+restart = "on-failure"
+restart_delay = "200ms"
+
+[[commands]]
+name = "server"
+command = ["{sys.executable}", "{forever}"]
+"""
+        daemon = Up(tmp_path, config)
+        deadline = time.monotonic() + 30
+        while True:
+            health = daemon.client.get("/api/health").json()
+            flaky = next(c for c in health["commands"] if c["name"] == "flaky")
+            if flaky["restarts"] >= 2:
+                break
+            assert time.monotonic() < deadline, health
+            time.sleep(0.2)
+        server = next(c for c in health["commands"] if c["name"] == "server")
+        said = daemon.stop()
+        assert daemon.proc.returncode == 0, said
+        with pytest.raises(ProcessLookupError):
+            os.kill(server["pid"], 0)
+        store = DuckDBStore(daemon.store, read_only=True)
+        rows = store.sql("SELECT service, fields->>'stream', level, message FROM records ORDER BY ts")[1]
+        store.close()
+        flaky_rows = [r for r in rows if r[0] == "flaky"]
+        exits = [r for r in flaky_rows if r[1] == "exit"]
+        assert len(exits) >= 3 and all("exited with code 3" in r[3] and r[2] == "error" for r in exits)
+        assert ("flaky", "stdout", "info", "starting worker") in flaky_rows
+        assert ("flaky", "stderr", "error", "cannot reach queue") in flaky_rows
+        assert server["running"] and server["restarts"] == 0
+        server_rows = [(r[1], r[2]) for r in rows if r[0] == "server"]
+        assert server_rows == [("stdout", "info"), ("exit", "info")]
+        assert any("forever.py was stopped by loglens with code 143" in r[3] for r in rows)
+
+    @needs_journal
+    def test_journald_resumes_from_its_cursor(self, tmp_path: Path) -> None:
+        """`[journald]`: the daemon stores the journal's entries; stopped and started again after
+        more were written, it stores exactly the new ones (the cursor is committed with them)."""
+        journal = tmp_path / "journal"
+        journal.mkdir()
+        write_journal(journal / "one.journal", [entry(i) for i in range(12)])
+        config = f'[journald]\ndirectory = "{journal}"\nsince = "all"\n'
+
+        def stored() -> list[str]:
+            store = DuckDBStore(tmp_path / "s.duckdb", read_only=True)
+            rows = store.sql("SELECT message FROM records WHERE source = 'journald' ORDER BY ts")[1]
+            store.close()
+            return [str(r[0]) for r in rows]
+
+        def wait_for(daemon: Up, count: int) -> None:
+            deadline = time.monotonic() + 30
+            while (
+                daemon.client.get("/api/logs", params={"limit": 0, "q": "source:journald"}).json()["count"]
+                < count
+            ):
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+
+        daemon = Up(tmp_path, config)
+        wait_for(daemon, 12)
+        daemon.stop()
+        assert stored() == [f"entry {i}" for i in range(12)]
+        write_journal(journal / "two.journal", [entry(i) for i in range(12, 30)])
+        daemon = Up(tmp_path, config)
+        wait_for(daemon, 30)
+        time.sleep(0.5)
+        daemon.stop()
+        assert stored() == [f"entry {i}" for i in range(30)]
+
+
+class TestVolumeFilter:
+    def test_caps_info_keeps_every_error_and_counts_drops(self, tmp_path: Path) -> None:
+        """`[filter]` on: 500 info lines of one template within a minute are cut to the rule's cap,
+        every error is kept, and /metrics counts what the rule dropped."""
+        config = """
+[filter]
+enabled = true
+
+[[filter.rules]]
+name = "cap-info"
+action = "cap"
+levels = "<=info"
+limit = 50
+"""
+        daemon = Up(tmp_path, config)
+        body = "".join(
+            f"2026-11-27 10:00:{i % 60:02d} INFO request {i} served in {i % 7} ms\n"
+            + (f"2026-11-27 10:00:{i % 60:02d} ERROR upstream {i} timed out\n" if i % 25 == 0 else "")
+            for i in range(500)
+        ).encode()
+        assert daemon.client.post("/ingest", params={"service": "api"}, content=body).json() == {
+            "accepted": 520
+        }
+        levels = [r["lvl"] for r in daemon.client.get("/api/logs", params={"limit": 0}).json()["records"]]
+        metrics = daemon.client.get("/metrics").text
+        daemon.stop()
+        assert levels.count("error") == 20 and levels.count("info") == 50
+        assert 'loglens_filter_dropped_total{rule="cap-info"} 450' in metrics

@@ -25,8 +25,11 @@ from loglens.mining.drain import DEFAULT_MAX_TEMPLATES
 from loglens.query.timerange import parse_duration
 from loglens.server.settings import ServerSettings, parse_server
 from loglens.sources.follow import FollowSettings
+from loglens.sources.journald import JournalSettings, parse_journald
 from loglens.sources.lines import DEFAULT_MAX_LINE_BYTES
+from loglens.sources.supervised import CommandSpec, parse_commands
 from loglens.store.duckdb import COMPRESSIONS, DEFAULT_COMPRESSION, DEFAULT_MEMORY_LIMIT
+from loglens.volume_filter import VolumeFilterSettings, parse_filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,9 @@ class Config:
     analysis: WatchSettings = field(default_factory=WatchSettings)
     follow: FollowSettings = field(default_factory=FollowSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    filter: VolumeFilterSettings | None = None
+    commands: tuple[CommandSpec, ...] = ()
+    journald: JournalSettings | None = None
 
     def rule_for(self, file_path: str, display: str) -> SourceRule | None:
         """The first `[[sources]]` entry matching a file, if any."""
@@ -181,6 +187,9 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
     server = parse_server(_table(data, "server", where), where)
     metrics = parse_metrics(data.get("metrics", []), where)
     analysis = parse_analysis(_table(data, "analysis", where), where)
+    volume_filter = parse_filter(_table(data, "filter", where), where)
+    commands = parse_commands(data.get("commands", []), where, format_names())
+    journald = parse_journald(_table(data, "journald", where), where) if "journald" in data else None
 
     return Config(
         source_file=source_file,
@@ -196,6 +205,9 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         analysis=analysis,
         follow=follow,
         server=server,
+        filter=volume_filter,
+        commands=commands,
+        journald=journald,
     )
 
 

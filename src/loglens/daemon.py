@@ -93,6 +93,9 @@ class Daemon:
         patterns = [rule.path for rule in config.sources]
         if patterns:
             self.live.follow_paths(patterns)
+        self.live.supervise(config.commands)
+        if config.journald is not None:
+            self.live.follow_journal(config.journald)
         self.started = time.time()
         self.url: str | None = None
         self._stop = threading.Event()

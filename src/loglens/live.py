@@ -14,6 +14,7 @@ pipe's is taken, since nothing could read it again.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -21,20 +22,30 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from loglens.config import SourceRule
+from loglens.errors import LoglensError
 from loglens.formats.base import LogFormat, SourceContext
 from loglens.formats.multiline import EventFramer
 from loglens.inbox import Inbox, IngestJob
 from loglens.pipeline import Ingestor, StoreWriter
 from loglens.record import Record
+from loglens.sources.command import strip_terminal_codes
 from loglens.sources.file import Checkpoint, service_from_path
 from loglens.sources.follow import FileChunk, FollowedPaths, FollowSettings, OpenLogFile, TailedFile
+from loglens.sources.journald import JournalSettings, JournalSource, cursor_of
 from loglens.sources.lines import LineChunk
 from loglens.sources.pipe import PipeSource, wait_readable
+from loglens.sources.supervised import CommandSpec, SupervisedCommand, exit_record
 
 DETECT_LINES = 50
 DETECT_WAIT_S = 0.5
 COMMIT_INTERVAL_S = 1.0
 TICK_S = 1.0
+COMMAND_DRAIN_S = 2.0
+"""Seconds a supervised command's streams are read after it exits (a child it left may hold them)."""
+JOURNAL_RETRY_S = 5.0
+"""Seconds before journalctl is started again after it failed."""
+COMMAND_STOP_S = 5.0
+"""Seconds a supervised command has to exit after SIGTERM when loglens stops, before SIGKILL."""
 MAX_PUSH_SOURCES = 1024
 """Parse states kept for pushing senders (each holds its format and at most one open event)."""
 
@@ -44,13 +55,17 @@ NoticeCallback = Callable[[str], None]
 
 @dataclass(slots=True)
 class LiveStats:
-    """What a live run has read so far."""
+    """What a live run has read so far, and the seconds each stage of the pipeline thread took."""
 
     records: int = 0
     lines: int = 0
     parse_errors: int = 0
     commits: int = 0
+    filtered: int = 0
     lost: list[str] = field(default_factory=list)
+    stage_s: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(("parse", "mine", "filter", "store", "publish", "commit"), 0.0)
+    )
 
 
 class _Parsing:
@@ -117,9 +132,17 @@ class LiveIngest:
         self._files: list[tuple[TailedFile, _Parsing]] = []
         self._last_file: dict[str, OpenLogFile] = {}
         self._pipes: list[tuple[PipeSource, _Parsing]] = []
+        self.commands: list[SupervisedCommand] = []
+        self._command_pipes: dict[int, list[PipeSource]] = {}
+        self._command_exited: dict[int, float] = {}
+        self._journal: JournalSource | None = None
+        self._journal_settings: JournalSettings | None = None
+        self._journal_retry_at = 0.0
         self._dirty = False
         self._inbox: Inbox | None = None
         self._pushed: dict[tuple[str, str | None, str | None], _Parsing] = {}
+        settings_filter = ingestor.config.filter
+        self.volume_filter = settings_filter.build() if settings_filter is not None else None
         self.stats = LiveStats()
 
     # -- sources -----------------------------------------------------------------------------------
@@ -164,6 +187,51 @@ class LiveIngest:
             self._set_format(parsing, self._ingestor.choose_format(b"", forced))
         self._pipes.append((pipe, parsing))
         return pipe
+
+    def supervise(self, specs: list[CommandSpec] | tuple[CommandSpec, ...]) -> None:
+        """Runs these commands and reads their output, restarting them as their policy says
+        (`sources.supervised`); the loop then runs until stopped."""
+        self.commands.extend(SupervisedCommand(spec) for spec in specs)
+
+    def follow_journal(self, settings: JournalSettings) -> None:
+        """Follows the systemd journal from the cursor stored with the last committed entry (or as
+        `settings.since` says, the first time); raises when journalctl cannot run at all."""
+        self._journal_settings = settings
+        self._start_journal()
+
+    def _start_journal(self) -> None:
+        settings = self._journal_settings
+        assert settings is not None
+        previous = self._ingestor.store.checkpoint(settings.checkpoint_key) if self._writer else None
+        cursor = self._journal.cursor if self._journal is not None else None
+        source = JournalSource(settings, cursor or cursor_of(previous))
+        source.start()
+        self._journal = source
+
+    def _poll_journal(self, now: float) -> bool:
+        source = self._journal
+        if source is None:
+            return False
+        if source.done:
+            if now >= self._journal_retry_at:
+                if self._on_warning is not None:
+                    self._on_warning(f"journald: {source.error or 'journalctl ended'}; starting it again")
+                self._journal_retry_at = now + JOURNAL_RETRY_S
+                source.close()
+                try:
+                    self._start_journal()
+                except LoglensError as exc:
+                    if self._on_warning is not None:
+                        self._on_warning(f"journald: {exc}")
+            return False
+        batch = source.poll(now)
+        if not batch.records:
+            return False
+        self.stats.lines += len(batch.records)
+        key = source.settings.checkpoint_key
+        checkpoint = source.checkpoint(batch.cursor) if batch.cursor and self._writer is not None else None
+        self._emit(batch.records, checkpoint, key)
+        return True
 
     def attach(self, inbox: Inbox) -> None:
         """Takes pushed batches from `inbox` too (the daemon's HTTP ingest); each is acknowledged once
@@ -215,12 +283,20 @@ class LiveIngest:
                 busy = self._poll_files(now)
                 busy = self._poll_pipes(now) or busy
                 busy = self._take_pushed(now) or busy
+                busy = self._poll_journal(now) or busy
+                self._poll_commands(now)
                 self._tick(now)
                 retired = any(tailed.retired for tailed, _ in self._files)
                 if retired or (self._dirty and now - last_commit >= self._commit_interval):
                     self.commit()
                     last_commit = now
-                if self._paths is None and self._inbox is None and all(pipe.done for pipe, _ in self._pipes):
+                if (
+                    self._paths is None
+                    and self._inbox is None
+                    and not self.commands
+                    and self._journal is None
+                    and all(pipe.done for pipe, _ in self._pipes)
+                ):
                     break
                 if not busy and self._on_caught_up is not None and not self._holding():
                     self._on_caught_up()
@@ -228,8 +304,13 @@ class LiveIngest:
                 if not busy:
                     waiting = [pipe.fd for pipe, _ in self._pipes if not pipe.done]
                     waiting += [self._inbox.fd] if self._inbox is not None else []
+                    journal = self._journal
+                    waiting += [journal.fd] if journal is not None and not journal.done else []
                     wait_readable(waiting, 0 if stop.is_set() else settings.poll_interval)
         finally:
+            self._stop_commands()
+            if self._journal is not None:
+                self._journal.close()
             for _, parsing in self._pipes:
                 self._emit(self._flush(parsing), None, None)
             self.commit()
@@ -237,6 +318,76 @@ class LiveIngest:
                 self._on_caught_up()
             for tailed, _ in self._files:
                 tailed.close()
+
+    def _poll_commands(self, now: float) -> None:
+        """Starts the commands that are due, and ends those that exited (their exit stored)."""
+        for command in self.commands:
+            if command.due(now):
+                self._start_command(command, now)
+            running = command.running
+            if running is None or running.process.poll() is None:
+                continue
+            key = id(command)
+            exited = self._command_exited.setdefault(key, now)
+            pipes = self._command_pipes.get(key, [])
+            if all(pipe.done for pipe in pipes) or now - exited >= COMMAND_DRAIN_S:
+                self._end_command(command, now)
+
+    def _start_command(self, command: SupervisedCommand, now: float) -> None:
+        running = command.start(now)
+        if running is None:
+            if self._on_warning is not None:
+                self._on_warning(f"command {command.spec.name}: {command.start_error}")
+            return
+        pipes = []
+        for stream, pipe in (("stdout", running.process.stdout), ("stderr", running.process.stderr)):
+            assert pipe is not None
+            display = f"{command.spec.name}:{stream}"
+            fields = {"stream": stream}
+            fmt = command.spec.format
+            pipes.append(
+                self.add_pipe(pipe.fileno(), display, command.service, fields, strip_terminal_codes, fmt)
+            )
+        self._command_pipes[id(command)] = pipes
+        if self._on_notice is not None:
+            self._on_notice(f"command {command.spec.name} started (pid {running.process.pid})")
+
+    def _end_command(self, command: SupervisedCommand, now: float, stopped: bool = False) -> None:
+        """Takes what its streams still hold, stores its exit, and lets its pipes go."""
+        running = command.running
+        assert running is not None
+        pipes = self._command_pipes.pop(id(command), [])
+        self._command_exited.pop(id(command), None)
+        for pipe, parsing in [entry for entry in self._pipes if entry[0] in pipes]:
+            for chunk in [] if pipe.done else pipe.poll(now):
+                self._take_lines(parsing, chunk, now)
+            self._emit(self._flush(parsing), None, None)
+        self._pipes = [entry for entry in self._pipes if entry[0] not in pipes]
+        code, seconds = running.wait()
+        for stream in (running.process.stdout, running.process.stderr):
+            if stream is not None:
+                stream.close()
+        ended = exit_record(command.service, running.command_line, code, seconds, time.time_ns(), stopped)
+        self.store([ended])
+        command.ended(code, seconds, now)
+        if self._on_notice is not None:
+            self._on_notice(f"command {command.spec.name} exited with code {code}")
+
+    def _stop_commands(self) -> None:
+        """On stop: SIGTERM to each running command, SIGKILL after `COMMAND_STOP_S`; exits stored."""
+        running = [c for c in self.commands if c.running is not None]
+        for command in running:
+            assert command.running is not None
+            command.running.process.terminate()
+        deadline = time.monotonic() + COMMAND_STOP_S
+        for command in running:
+            assert command.running is not None
+            try:
+                command.running.process.wait(max(deadline - time.monotonic(), 0))
+            except subprocess.TimeoutExpired:
+                command.running.process.kill()
+            command.spec = replace(command.spec, restart="never")
+            self._end_command(command, time.monotonic(), stopped=True)
 
     def _take_pushed(self, now: float) -> bool:
         """Stores every job waiting in the inbox, commits once for all, then completes each."""
@@ -303,8 +454,10 @@ class LiveIngest:
     def commit(self) -> None:
         """Makes everything read so far durable, then lets go of files read to their end."""
         if self._writer is not None and self._dirty:
+            started = time.perf_counter()
             self._writer.commit()
             self.stats.commits += 1
+            self.stats.stage_s["commit"] += time.perf_counter() - started
         self._dirty = False
         for tailed, _ in self._files:
             tailed.release()
@@ -434,7 +587,9 @@ class LiveIngest:
         if not events or parsing.fmt is None:
             return []
         parsing.ctx.observed_ns = time.time_ns()
+        started = time.perf_counter()
         records = parsing.fmt.parse(events, parsing.ctx)
+        self.stats.stage_s["parse"] += time.perf_counter() - started
         if parsing.skip:
             dropped = min(parsing.skip, len(records))
             parsing.skip -= dropped
@@ -447,11 +602,26 @@ class LiveIngest:
     def _emit(self, records: list[Record], checkpoint: Checkpoint | None, key: str | None) -> None:
         if not records and checkpoint is None:
             return
+        stage = self.stats.stage_s
+        started = time.perf_counter()
+        templates = self._ingestor.mine(records) if self._writer is not None else []
+        mined = time.perf_counter()
+        stage["mine"] += mined - started
+        if self.volume_filter is not None and records:
+            # After mining: the rules cap and sample per template. A checkpoint still moves past
+            # what was dropped (it was read; dropping it is the point).
+            kept = self.volume_filter.apply(records)
+            self.stats.filtered += len(records) - len(kept)
+            records = kept
+            stage["filter"] += time.perf_counter() - mined
         self.stats.records += len(records)
         self.stats.parse_errors += sum(1 for r in records if r.parse_error is not None)
         if self._writer is not None:
-            templates = self._ingestor.mine(records)
+            started = time.perf_counter()
             self._writer.put(records, checkpoint, templates, source=key)
             self._dirty = True
+            stage["store"] += time.perf_counter() - started
         if records and self._on_records is not None:
+            started = time.perf_counter()
             self._on_records(records)
+            stage["publish"] += time.perf_counter() - started

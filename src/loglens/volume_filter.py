@@ -120,12 +120,20 @@ class FilterRule:
     def __post_init__(self) -> None:
         problem = _rule_problem(self)
         if problem is not None:
-            raise ValueError(f"filter rule {self.name!r}: {problem}")
+            raise _RuleProblem(self.name, problem)
 
     @property
     def reaches_warnings(self) -> bool:
         """True when the rule was written to act on warning-or-worse records (its `levels` name one)."""
         return self.levels is not None and any(level >= Level.WARNING for level in self.levels)
+
+
+class _RuleProblem(ValueError):
+    """A rule that cannot work; `problem` is worded for the user, so the config reader can reuse it."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"filter rule {name!r}: {problem}")
+        self.problem = problem
 
 
 def _rule_problem(rule: FilterRule) -> str | None:
@@ -299,8 +307,9 @@ class VolumeFilter:
             return True
         if rule.action == "sample":
             slot[0] = max(slot[0], window)
-            slot[1] += 1
-            return (slot[1] - 1) % rule.rate == 0
+            # Counting modulo the rate keeps the number small; 1 marks the record to keep.
+            slot[1] = slot[1] % rule.rate + 1
+            return slot[1] == 1
         if window > slot[0]:
             slot[0], slot[1] = window, 1
             return True
@@ -432,12 +441,13 @@ def _parse_rule(entry: object, here: str) -> FilterRule:
         "limit": entry.get("limit"),
     }
     if "per" in entry:
+        if action != "cap":
+            raise ConfigError(f'{here}: `per` only goes with action "cap"')
         rule_args["per"] = _seconds(entry["per"], here)
     try:
         return FilterRule(name, action, **rule_args)
-    except ValueError as exc:
-        # The rule's own check words the problem; only the location is added here.
-        raise ConfigError(f"{here}: {str(exc).split(': ', 1)[-1]}") from None
+    except _RuleProblem as exc:
+        raise ConfigError(f"{here}: {exc.problem}") from None
 
 
 def _string(value: object, key: str, here: str) -> str:

@@ -50,6 +50,16 @@ def metrics_text(daemon: Daemon) -> str:
         ("loglens_store_bytes", "gauge", "Size of the store file and its log.", [("", store_bytes)]),
         ("loglens_uptime_seconds", "gauge", "Seconds since the daemon started.",
          [("", time.time() - daemon.started)]),
+        ("loglens_stage_seconds_total", "counter",
+         "Seconds the pipeline thread spent per stage (parse, mine, filter, store, publish, commit).",
+         [(f'{{stage="{stage}"}}', seconds) for stage, seconds in stats.stage_s.items()]),
+        ("loglens_live_subscribers", "gauge", "Live channel subscribers now.", [("", daemon.hub.count)]),
+        ("loglens_anomalies_total", "counter", "Anomalies found live.", [("", daemon.watch.anomalies)]),
+        ("loglens_incidents_total", "counter", "Incidents opened and closed live, by state.",
+         [('{state="opened"}', daemon.watch.incidents_opened),
+          ('{state="closed"}', daemon.watch.incidents_closed)]),
     ]  # fmt: skip
     blocks = [_line(*figure) for figure in figures]
+    if daemon.live.volume_filter is not None:
+        blocks.append("\n".join(daemon.live.volume_filter.metric_lines()))
     return "\n".join(blocks) + "\n"
