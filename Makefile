@@ -32,21 +32,15 @@ $(DEVSTAMP): $(STAMP) pyproject.toml
 
 venv: $(STAMP)
 
-# Until the daemon exists: write our demo corpus (6 h, 7 services, 4 injected incidents), ingest it
-# and list the incidents found; then follow a live demo stream (an hour of history the first time,
-# then appended in real time with a new incident every 15 min; a later `make run` continues it) with
-# `loglens tail`, warnings and worse, until Ctrl-C. The demo's stamps are UTC (hence TZ=UTC).
+# The daemon on the embedded store: our demo corpus (6 h, 7 services, 4 injected incidents) ingested
+# first, then `loglens up --demo` feeding the demo generator's live stream (a new incident every
+# 15 min) and printing its URL; Ctrl-C stops it after committing. The demo's stamps are UTC.
 DEMO    ?= $(CURDIR)/.loglens/demo
-LIVE    ?= $(CURDIR)/.loglens/demo-live
+LISTEN  ?= 127.0.0.1:8080
 run: $(STAMP)
 	$(BIN)/loglens demo --out $(DEMO)
 	TZ=UTC $(BIN)/loglens ingest --store $(STORE) $(DEMO)
-	TZ=UTC $(BIN)/loglens incidents --store $(STORE)
-	@echo "following a live demo stream into $(STORE) (Ctrl-C to stop)…"
-	hours=1; [ -d $(LIVE) ] && hours=0; \
-	TZ=UTC $(BIN)/loglens demo --out $(LIVE) --follow --hours $$hours --rate 20 --quiet & demo=$$!; sleep 3; \
-	TZ=UTC $(BIN)/loglens tail --store $(STORE) --level '>=warning' -n 20 $(LIVE); \
-	kill $$demo 2>/dev/null; wait $$demo 2>/dev/null; true
+	TZ=UTC $(BIN)/loglens up --store $(STORE) --listen $(LISTEN) --demo
 
 test: $(DEVSTAMP) sysdeps
 	$(BIN)/python -m pytest

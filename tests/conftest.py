@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from loglens.mining.drain import TemplateMiner
+from spawned_processes import SPAWNED, spawned
+
+__all__ = ["spawned"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,21 +108,28 @@ def mined(records: list[Rec]) -> list[Rec]:
     return records
 
 
-_SPAWNED: list[subprocess.Popen[bytes]] = []
-
-
-def spawned(proc: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
-    """Registers a long-running loglens process a test started, so it is killed at teardown."""
-    _SPAWNED.append(proc)
-    return proc
-
-
 @pytest.fixture(autouse=True)
 def _no_leftover_processes() -> Iterator[None]:
-    """A test that fails before stopping its `loglens tail`/`up` process does not leave it running."""
+    """A test that fails before stopping its `loglens tail`/`up` process does not leave it running.
+
+    Only what the test itself started: a module-scoped fixture's daemon (started before this
+    fixture) lives on for the module's other tests, and is killed at the session's end at the latest.
+    """
+    before = len(SPAWNED)
     yield
-    while _SPAWNED:
-        proc = _SPAWNED.pop()
+    _kill(SPAWNED[before:])
+    del SPAWNED[before:]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_leftover_processes_at_all() -> Iterator[None]:
+    yield
+    _kill(SPAWNED)
+    SPAWNED.clear()
+
+
+def _kill(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
         if proc.poll() is None:
             proc.kill()
             proc.wait()

@@ -17,45 +17,10 @@ import httpx
 import pytest
 
 import incident_scenario
-from conftest import run_loglens, spawned
+from conftest import run_loglens
+from daemon_helpers import Up
 from journal_files import entry, needs_journal, write_journal
 from loglens.store.duckdb import DuckDBStore
-
-
-class Up:
-    """A `loglens up` process and its URL (read from daemon.json)."""
-
-    def __init__(self, folder: Path, config: str = "", *extra: str) -> None:
-        self.folder = folder
-        self.store = folder / "s.duckdb"
-        (folder / "loglens.toml").write_text(config)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "loglens", "up", "--store", str(self.store), "--listen", "127.0.0.1:0",
-             "--config", str(folder / "loglens.toml"), *extra],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env={**os.environ, "TZ": "UTC"},
-        )  # fmt: skip
-        spawned(self.proc)
-        info = folder / "daemon.json"
-        deadline = time.monotonic() + 30
-        while not info.exists():
-            assert self.proc.poll() is None, self.proc.stderr.read().decode()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "daemon.json did not appear"
-            time.sleep(0.05)
-        self.url = json.loads(info.read_text())["url"]
-        self.client = httpx.Client(base_url=self.url, timeout=30)
-
-    def stop(self, sig: signal.Signals = signal.SIGINT) -> str:
-        self.client.close()
-        self.proc.send_signal(sig)
-        _, err = self.proc.communicate(timeout=30)
-        return err.decode()
-
-    def kill(self) -> None:
-        self.client.close()
-        self.proc.kill()
-        self.proc.wait()
 
 
 @pytest.fixture
@@ -278,13 +243,13 @@ class TestCliThroughTheDaemon:
         statement = "SELECT service, level, count(*) AS n, min(ts) AS first FROM records GROUP BY ALL"
         views = ([], ["--json"])
         through = [run_loglens("sql", "--store", str(daemon.store), statement, *v).stdout for v in views]
-        summary = run_loglens("summary", "--store", str(daemon.store), check=False)
+        ingest = run_loglens("ingest", "--store", str(daemon.store), str(tmp_path / "x.log"), check=False)
         refused = daemon.client.post("/api/sql", json={"sql": "DELETE FROM records"})
         daemon.stop()
         direct = [run_loglens("sql", "--store", str(daemon.store), statement, *v).stdout for v in views]
         assert through == direct and "db\tinfo\t7\t" in through[0]
-        assert summary.returncode == 1 and "holds" in summary.stderr
-        assert "does not go through" in summary.stderr
+        assert ingest.returncode == 1 and "holds" in ingest.stderr
+        assert "does not go through" in ingest.stderr
         assert refused.status_code == 400 and "read-only" in refused.json()["error"]
 
 
@@ -491,6 +456,26 @@ class TestAccess:
             pass
         daemon.stop()
         assert refused.value.response.status_code == 403
+
+    def test_the_cli_shows_its_token(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With tokens on, CLI commands through the daemon send one that may read: the first of the
+        same loglens.toml, or $LOGLENS_TOKEN; one that may not gets the daemon's sentence."""
+        monkeypatch.setenv("LOGLENS_TEST_READ_TOKEN", READ_SECRET)
+        daemon = Up(tmp_path, TOKENS)
+        pushed = daemon.client.post(
+            "/ingest", params={"service": "a", "token": "ingest-secret-0123456789"}, content=lines(4)
+        )
+        assert pushed.status_code == 200
+        store, config = str(daemon.store), str(tmp_path / "loglens.toml")
+        env = {"LOGLENS_TEST_READ_TOKEN": READ_SECRET}
+        with_config = run_loglens("logs", "--store", store, "--config", config, "-n", "all", env=env)
+        bare = ["logs", "--store", store, "--config", str(tmp_path / "none.toml"), "-n", "all"]
+        (tmp_path / "none.toml").write_text("")
+        with_env = run_loglens(*bare, env={"LOGLENS_TOKEN": "admin-secret-0123456789"})
+        refused = run_loglens(*bare, env={"LOGLENS_TOKEN": "ingest-secret-0123456789"}, check=False)
+        daemon.stop()
+        assert len(with_config.stdout.splitlines()) == 4 and with_env.stdout == with_config.stdout
+        assert refused.returncode == 1 and "does not have the read scope" in refused.stderr
 
     def test_bad_token_settings_are_refused_at_start(self, tmp_path: Path) -> None:
         """A short secret, an unknown scope or a missing variable stop `up` with the reason."""

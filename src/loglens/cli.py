@@ -21,24 +21,22 @@ import click
 import orjson
 
 from loglens.allocation import return_arrow_memory
-from loglens.client import DaemonClient, running_daemon
+from loglens.client import DaemonClient, daemon_for, running_daemon
 from loglens.config import Config, load_config, resolve_store_path
 from loglens.errors import LoglensError
-from loglens.formats.timestamp import to_iso_ms
 from loglens.mining.dedup import dedupe as dedupe_records
 from loglens.output import format_dedup_group, format_json, format_line, use_colour
 from loglens.pipeline import Ingestor, IngestReport, StoreWriter
 from loglens.query.filters import record_filter
-from loglens.query.language import CompiledQuery, and_all
-from loglens.query.timerange import parse_duration, parse_time_bound
+from loglens.query.timerange import parse_duration
 from loglens.store.base import StoredRecord
 from loglens.store.duckdb import DuckDBStore
 
 if TYPE_CHECKING:
-    from loglens.analysis.diff import Diff, TemplateDelta
     from loglens.analysis.watch import Replay
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def _store_options(func: F) -> F:
@@ -64,8 +62,8 @@ def _open(store_path: str | None, config: Config, read_only: bool) -> DuckDBStor
     if url is not None:
         raise LoglensError(
             f"the daemon at {url} holds {path} (one process at a time may open it), and this command "
-            "does not go through the daemon yet: use logs, incidents or sql, the API (docs/api.md), "
-            "or stop the daemon"
+            "does not go through the daemon yet: logs, patterns, anomalies, incidents, explain, "
+            "summary, diff, metrics and sql do (as does the API, docs/api.md); or stop the daemon"
         )
     return DuckDBStore(
         path, read_only=read_only, memory_limit=config.memory_limit, compression=config.compression
@@ -413,8 +411,9 @@ def run(
     """
     from loglens.analysis.run_report import RunReport
     from loglens.live import LiveIngest
-    from loglens.record import Level, Record
+    from loglens.record import Record
     from loglens.sources.command import start_command, strip_terminal_codes
+    from loglens.sources.supervised import exit_record
     from loglens.view import LivePrinter
 
     config = load_config(config_path)
@@ -447,25 +446,7 @@ def run(
             code, seconds = running.wait()
         report.exit_code, report.seconds = code, seconds
         now = time.time_ns()
-        live.store(
-            [
-                Record(
-                    ts=now,
-                    observed_ts=now,
-                    service=name,
-                    source=f"{name}:exit",
-                    message=f"{running.command_line} exited with code {code} after {seconds:.1f} s",
-                    raw=f"{running.command_line} exited with code {code} after {seconds:.1f} s",
-                    level=Level.ERROR if code else Level.INFO,
-                    fields={
-                        "stream": "exit",
-                        "exit_code": code,
-                        "duration_ms": round(seconds * 1000),
-                        "command": running.command_line,
-                    },
-                )
-            ]
-        )
+        live.store([exit_record(name, running.command_line, code, seconds, now)])
     if as_json:
         click.echo(orjson.dumps(report.to_json()).decode(), err=True)
     else:
@@ -570,9 +551,9 @@ def logs(
     window_ns = parse_duration(window)
     config = load_config(config_path)
     text = " ".join(query)
-    url = running_daemon(resolve_store_path(store_path, config))
-    if url is not None:  # the daemon holds the store: ask it
-        records = DaemonClient(url).logs(text, grep, level, services, since, until, limit)
+    daemon = daemon_for(resolve_store_path(store_path, config), config)
+    if daemon is not None:  # the daemon holds the store: ask it
+        records = daemon.logs(text, grep, level, services, since, until, limit)
         _print_records(records, as_json, raw, dedupe, window_ns)
         return
     where = record_filter(config.timezone, text, grep, level, services, since, until)
@@ -631,9 +612,9 @@ def patterns(
     from loglens.analysis.patterns import patterns as find_patterns
 
     config = load_config(config_path)
-    url = running_daemon(resolve_store_path(store_path, config))
-    if url is not None:  # the daemon holds the store: ask it
-        found = DaemonClient(url).patterns(since, until, services, top)
+    daemon = daemon_for(resolve_store_path(store_path, config), config)
+    if daemon is not None:  # the daemon holds the store: ask it
+        found = daemon.patterns(since, until, services, top)
     else:
         where = record_filter(config.timezone, services=services, since=since, until=until)
         store = _open(store_path, config, read_only=True)
@@ -660,21 +641,22 @@ def patterns(
 # -- anomalies, incidents, explain, summary --------------------------------------------------------
 
 
-def _time_range(config: Config, since: str | None, until: str | None) -> tuple[int | None, int | None]:
-    """`--since`/`--until` as ns bounds (None where not given)."""
-    tz = config.timezone
-    return (
-        parse_time_bound(since, tz=tz) if since else None,
-        parse_time_bound(until, tz=tz) if until else None,
-    )
-
-
-def _replay(store: DuckDBStore, config: Config, since: str | None, until: str | None) -> Replay:
-    """The detectors run over the stored range (see `analysis.watch.replay`)."""
-    from loglens.analysis.watch import replay
-
-    since_ns, until_ns = _time_range(config, since, until)
-    return replay(store, since_ns, until_ns, config.analysis)
+def _view(
+    store_path: str | None,
+    config: Config,
+    local: Callable[[DuckDBStore], T],
+    remote: Callable[[DaemonClient], T],
+) -> T:
+    """A view's JSON: asked of the daemon while it holds the store, else computed on the store
+    opened read-only; both answer with the same objects, so the command prints the same bytes."""
+    daemon = daemon_for(resolve_store_path(store_path, config), config)
+    if daemon is not None:
+        return remote(daemon)
+    store = _open(store_path, config, read_only=True)
+    try:
+        return local(store)
+    finally:
+        store.close()
 
 
 def _replayed(
@@ -682,16 +664,14 @@ def _replayed(
 ) -> tuple[Replay, dict[str, str]]:
     """Opens the store, runs the detectors over the range, and returns what they found with the
     text of every template (for printing)."""
+    from loglens.analysis.findings import replay_range, template_texts
+
     config = load_config(config_path)
     store = _open(store_path, config, read_only=True)
     try:
-        return _replay(store, config, since, until), _template_texts(store)
+        return replay_range(store, config, since, until), template_texts(store)
     finally:
         store.close()
-
-
-def _template_texts(store: DuckDBStore) -> dict[str, str]:
-    return {t.id: t.text for t in store.templates()}
 
 
 def _write_json(value: object) -> None:
@@ -723,25 +703,25 @@ def anomalies(
     config_path: str | None,
 ) -> None:
     """What the detectors found unusual, per service and minute (rules in docs/analysis.md)."""
-    from loglens.analysis.detectors import SEVERITY_RANK
-    from loglens.analysis.report import anomaly_json
+    from loglens.analysis.findings import anomalies_view
 
-    replayed, templates = _replayed(store_path, config_path, since, until)
-    found = replayed.anomalies
-    floor = SEVERITY_RANK[min_severity]
-    chosen = [
-        a for a in found if SEVERITY_RANK[a.severity] >= floor and (not services or a.service in services)
-    ]
+    config = load_config(config_path)
+    chosen = _view(
+        store_path,
+        config,
+        lambda store: anomalies_view(store, config, since, until, services, min_severity),
+        lambda daemon: daemon.anomalies(since, until, services, min_severity),
+    )
     if as_json:
-        _write_json([anomaly_json(a) | {"template": templates.get(a.template_id or "")} for a in chosen])
+        _write_json(chosen)
         return
     if not chosen:
         sys.stdout.write("no anomalies\n")
     for a in chosen:
-        template = templates.get(a.template_id or "")
+        template = a["template"]
         sys.stdout.write(
-            f"{_SEVERITY_STYLE[a.severity]}{to_iso_ms(a.start_ns)}  {a.severity:<8} {a.service[:14]:<14} "
-            f"{a.kind:<16} {a.detail}{'  ' + template[:80] if template else ''}\n"
+            f"{_SEVERITY_STYLE[a['severity']]}{a['start']}  {a['severity']:<8} {a['service'][:14]:<14} "
+            f"{a['kind']:<16} {a['detail']}{'  ' + template[:80] if template else ''}\n"
         )
 
 
@@ -762,9 +742,9 @@ def incidents(
     from loglens.analysis.report import incident_json
 
     config = load_config(config_path)
-    url = running_daemon(resolve_store_path(store_path, config))
-    if url is not None:  # the daemon holds the store: ask it
-        chosen = DaemonClient(url).incidents(since, until, services)
+    daemon = daemon_for(resolve_store_path(store_path, config), config)
+    if daemon is not None:  # the daemon holds the store: ask it
+        chosen = daemon.incidents(since, until, services)
     else:
         replayed, templates = _replayed(store_path, config_path, since, until)
         found = replayed.incidents
@@ -793,6 +773,7 @@ def incidents(
     "context_lines",
     default=5,
     show_default=True,
+    type=click.IntRange(min=0),
     metavar="N",
     help="Lines of the same service before and after the root cause's first sign.",
 )
@@ -802,21 +783,15 @@ def explain(
     incident_id: str, context_lines: int, as_json: bool, store_path: str | None, config_path: str | None
 ) -> None:
     """One incident: timeline, root-cause candidates with their evidence, evidence lines and context."""
-    from loglens.analysis.explain import explain_incident, render_explanation
+    from loglens.analysis.explain import explain_view, render_explanation
 
     config = load_config(config_path)
-    store = _open(store_path, config, read_only=True)
-    try:
-        found = _replay(store, config, None, None).incidents
-        match = [i for i in found if i.id == incident_id]
-        if not match:
-            known = ", ".join(i.id for i in found[-5:]) or "none"
-            raise LoglensError(
-                f"no incident {incident_id!r}; the latest are: {known} (see `loglens incidents`)"
-            )
-        explanation = explain_incident(store, match[0], _template_texts(store), context_lines)
-    finally:
-        store.close()
+    explanation = _view(
+        store_path,
+        config,
+        lambda store: explain_view(store, config, incident_id, context_lines),
+        lambda daemon: daemon.explain(incident_id, context_lines),
+    )
     if as_json:
         _write_json(explanation)
         return
@@ -837,151 +812,22 @@ def summary(
     config_path: str | None,
 ) -> None:
     """Per service: lines, levels, top patterns, anomalies, last error, restarts and a health score."""
-    from loglens.analysis.summary import summarise
+    from loglens.analysis.summary import render_summary, summary_view
 
     config = load_config(config_path)
-    where = record_filter(config.timezone, services=services, since=since, until=until)
-    store = _open(store_path, config, read_only=True)
-    try:
-        counts = store.counts(where.where, where.params)
-        last_errors = store.last_errors(where.where, where.params)
-        found = _replay(store, config, since, until).anomalies
-    finally:
-        store.close()
-    summaries = summarise(counts, found, last_errors)
+    found = _view(
+        store_path,
+        config,
+        lambda store: summary_view(store, config, services, since, until),
+        lambda daemon: daemon.summary(services, since, until),
+    )
     if as_json:
-        _write_json(
-            [
-                {
-                    "service": s.service,
-                    "total": s.total,
-                    "levels": s.levels,
-                    "error_templates": s.error_templates,
-                    "anomalies": s.anomalies,
-                    "restarts": s.restarts,
-                    "health": s.health,
-                    "last_error": {"ts": to_iso_ms(s.last_error[0]), "message": s.last_error[1]}
-                    if s.last_error
-                    else None,
-                    "top_patterns": [
-                        {"template_id": p.template_id, "template": p.template, "count": p.count}
-                        for p in s.top
-                    ],
-                }
-                for s in summaries
-            ]
-        )
+        _write_json(found)
         return
-    if not summaries:
-        sys.stdout.write("no records in this range\n")
-    for s in summaries:
-        mix = ", ".join(
-            f"{level} {count:,}" for level, count in sorted(s.levels.items(), key=lambda kv: -kv[1])
-        )
-        sys.stdout.write(
-            f"{s.service:<16} health {s.health:>3}  {s.total:,} lines ({mix})\n"
-            f"{'':<16} {s.error_templates} error templates, {s.anomalies} anomalies, {s.restarts} restarts\n"
-        )
-        if s.last_error:
-            sys.stdout.write(f"{'':<16} last error {to_iso_ms(s.last_error[0])}  {s.last_error[1][:100]}\n")
-        for p in s.top:
-            sys.stdout.write(f"{'':<16} {p.count:>9,}  {p.template[:90]}\n")
+    sys.stdout.write(render_summary(found))
 
 
 # -- diff ------------------------------------------------------------------------------------------
-
-
-def _diff_side(
-    name: str, time_range: str | None, source: str | None, now_ns: int, config: Config
-) -> tuple[CompiledQuery, dict[str, object], str]:
-    """One side of `diff`: its filter, how `--json` describes it, and how an error names it."""
-    from loglens.analysis.diff import range_bounds, range_clause, source_clause
-
-    option = f"--{name.lower()}"
-    if source is not None:
-        described: dict[str, object] = {"range": None, "source": source, "since": None, "until": None}
-        return source_clause(source), described, f"{name} ({option}-source {source!r})"
-    assert time_range is not None  # the command requires a range or a source per side
-    start, end = range_bounds(time_range, now_ns, config.timezone)
-    described = {
-        "range": time_range,
-        "source": None,
-        "since": to_iso_ms(start) if start is not None else None,
-        "until": to_iso_ms(end) if end is not None else None,
-    }
-    return range_clause(time_range, now_ns, config.timezone), described, f"{name} ({option} {time_range!r})"
-
-
-def _diff_json(found: Diff, described: list[dict[str, object]], lists: dict[str, list[TemplateDelta]]) -> str:
-    """The one JSON object `diff --json` prints (keys in docs/cli.md)."""
-    return orjson.dumps(
-        {
-            "a": {**described[0], "records": found.records_a},
-            "b": {**described[1], "records": found.records_b},
-            **{
-                key: [
-                    {
-                        "template_id": d.template_id,
-                        "template": d.template,
-                        "service": d.service,
-                        "level": d.level,
-                        "a": d.a,
-                        "b": d.b,
-                        "share_a": round(d.share_a, 6),
-                        "share_b": round(d.share_b, 6),
-                        "ratio": None if d.ratio is None else round(d.ratio, 3),
-                        "z": round(d.z, 2),
-                    }
-                    for d in deltas
-                ]
-                for key, deltas in lists.items()
-            },
-            "levels": [
-                {
-                    "level": s.level,
-                    "a": s.a,
-                    "b": s.b,
-                    "share_a": round(s.share_a, 6),
-                    "share_b": round(s.share_b, 6),
-                    "change_pp": round(s.change_pp, 2),
-                }
-                for s in found.levels
-            ],
-        }
-    ).decode()
-
-
-def _diff_text(
-    found: Diff, described: list[dict[str, object]], lists: dict[str, list[TemplateDelta]]
-) -> Iterator[str]:
-    """The lines of `diff`'s text output: the two sides, the three template lists, the level mix."""
-    for name, side, records in zip("AB", described, (found.records_a, found.records_b), strict=True):
-        if side["source"] is not None:
-            what = f"source {side['source']}"
-        else:
-            what = f"{side['since'] or '(open)'} .. {side['until'] or '(open)'}"
-        yield f"{name}: {what}  ({records:,} records)"
-    titles = {"new": "New in B", "gone": "Gone from A", "changed": "Changed"}
-    totals = {"new": len(found.new), "gone": len(found.gone), "changed": len(found.changed)}
-    for key, deltas in lists.items():
-        shown = f", top {len(deltas)}" if len(deltas) < totals[key] else ""
-        yield ""
-        yield f"{titles[key]} ({totals[key]}{shown})"
-        if not deltas:
-            continue
-        change = f"{'B/A':>7} {'z':>6}  " if key == "changed" else ""
-        yield f"{'A':>9} {'B':>9}  {change}{'level':<8} {'service':<12} template"
-        for d in deltas:
-            change = f"{f'x{d.ratio:.2f}':>7} {d.z:>+6.1f}  " if key == "changed" and d.ratio else ""
-            yield f"{d.a:>9,} {d.b:>9,}  {change}{d.level:<8} {d.service[:12]:<12} {d.template}"
-    yield ""
-    yield "Level mix"
-    yield f"{'A':>9} {'B':>9}  {'level':<8} {'share A':>8} {'share B':>8} {'change':>9}"
-    for s in found.levels:
-        yield (
-            f"{s.a:>9,} {s.b:>9,}  {s.level:<8} {s.share_a * 100:7.1f}% {s.share_b * 100:7.1f}% "
-            f"{s.change_pp:+6.1f} pp"
-        )
 
 
 @cli.command()
@@ -1013,47 +859,33 @@ def diff(
     Give two time ranges (--a, --b: START..END, either end open, times as for --since) or two
     ingested sources (--a-source, --b-source). Rules in docs/cli.md.
     """
-    from loglens.analysis.diff import diff as compare
+    from loglens.analysis.diff import SidesError, check_sides, diff_view, render_diff
 
-    by_range = a_range is not None and b_range is not None
-    by_source = a_source is not None and b_source is not None
-    given = sum(v is not None for v in (a_range, b_range, a_source, b_source))
-    if by_range == by_source or given != 2:
-        raise click.UsageError(
-            "give two time ranges (--a START..END --b START..END) or two sources "
-            "(--a-source PATH --b-source PATH), not a mix"
-        )
-    config = load_config(config_path)
-    now_ns = time.time_ns()
-    sides = [
-        _diff_side("A", a_range, a_source, now_ns, config),
-        _diff_side("B", b_range, b_source, now_ns, config),
-    ]
-    only = record_filter(config.timezone, services=services)
-    if by_source:
-        hint = (
-            "a source is matched as given to `loglens ingest` (the exact path, or a glob with *); "
-            'list them with `loglens sql "SELECT source, count(*) FROM records GROUP BY 1"`'
-        )
-    else:
-        hint = "times without a zone are local; see what a range holds with `loglens logs --since/--until`"
-    if services:
-        hint = f"check --service {', '.join(services)}; {hint}"
-    store = _open(store_path, config, read_only=True)
     try:
-        counts = []
-        for clause, _, _ in sides:
-            where = and_all([clause, only])
-            counts.append(store.counts(where.where, where.params))
-    finally:
-        store.close()
-    found = compare(counts[0], counts[1], [label for _, _, label in sides], hint)
-    lists = {"new": found.new[:top], "gone": found.gone[:top], "changed": found.changed[:top]}
-    described = [side for _, side, _ in sides]
-    if as_json:
-        click.echo(_diff_json(found, described, lists))
+        check_sides(a_range, b_range, a_source, b_source)
+    except SidesError as exc:  # a usage error (exit 2), found before any store or daemon is asked
+        raise click.UsageError(str(exc)) from None
+    config = load_config(config_path)
+    found = _view(
+        store_path,
+        config,
+        lambda store: diff_view(
+            store,
+            config.timezone,
+            a_range=a_range,
+            b_range=b_range,
+            a_source=a_source,
+            b_source=b_source,
+            services=services,
+            top=top,
+            now_ns=time.time_ns(),
+        ),
+        lambda daemon: daemon.diff(a_range, b_range, a_source, b_source, services, top),
+    )
+    if as_json:  # `totals` serves the text's "top N of M"; --json keeps its documented keys
+        click.echo(orjson.dumps({k: v for k, v in found.items() if k != "totals"}).decode())
         return
-    sys.stdout.write("".join(line + "\n" for line in _diff_text(found, described, lists)))
+    sys.stdout.write(render_diff(found))
 
 
 # -- metrics ---------------------------------------------------------------------------------------
@@ -1074,25 +906,25 @@ def metrics(
 ) -> None:
     """The [[metrics]] of loglens.toml (all, or the NAMEs given) over the stored records.
 
-    Windows, percentiles and rates are defined in docs/cli.md.
+    Windows, percentiles and rates are defined in docs/cli.md. While `loglens up` runs, its
+    loglens.toml defines the metrics.
     """
-    from loglens.analysis.metrics import compute, format_series, select
+    from loglens.analysis.metrics import metrics_view, render_series
 
     config = load_config(config_path)
-    rules = select(config.metrics, names, config.source_file)
-    extra = record_filter(config.timezone, since=since, until=until)
-    store = _open(store_path, config, read_only=True)
-    try:
-        series = [(rule, compute(store, rule, extra)) for rule in rules]
-    finally:
-        store.close()
+    found = _view(
+        store_path,
+        config,
+        lambda store: metrics_view(store, config, names, since, until),
+        lambda daemon: daemon.metric_series(names, since, until),
+    )
     out = sys.stdout
-    for i, (rule, points) in enumerate(series):
+    for i, series in enumerate(found):
         if as_json:
-            for point in points:
-                out.write(orjson.dumps(point.to_json()).decode() + "\n")
+            for point in series["points"]:
+                out.write(orjson.dumps(point).decode() + "\n")
             continue
-        out.write(("\n" if i else "") + format_series(rule, points))
+        out.write(("\n" if i else "") + render_series(series))
 
 
 # -- sql -------------------------------------------------------------------------------------------
@@ -1105,9 +937,9 @@ def metrics(
 def sql(statement: str, as_json: bool, store_path: str | None, config_path: str | None) -> None:
     """Run a read-only SQL query on the store (tables: records, templates, checkpoints; see docs/store.md)."""
     config = load_config(config_path)
-    url = running_daemon(resolve_store_path(store_path, config))
-    if url is not None:  # the daemon holds the store: ask it
-        columns, rows, text = DaemonClient(url).sql(statement)
+    daemon = daemon_for(resolve_store_path(store_path, config), config)
+    if daemon is not None:  # the daemon holds the store: ask it
+        columns, rows, text = daemon.sql(statement)
     else:
         store = _open(store_path, config, read_only=True)
         try:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
+from loglens.config import Config
 from loglens.errors import LoglensError, QueryError
 from loglens.store.base import StoredRecord
 
@@ -38,6 +40,21 @@ def running_daemon(store_path: Path) -> str | None:
     return url
 
 
+def client_token(config: Config) -> str | None:
+    """The token the CLI shows the daemon: `$LOGLENS_TOKEN`, else the first `[[server.tokens]]` of
+    the same loglens.toml that may read (the CLI runs beside the daemon, with its config)."""
+    if os.environ.get("LOGLENS_TOKEN"):
+        return os.environ["LOGLENS_TOKEN"]
+    readers = [t for t in config.server.tokens if t.allows("read")]
+    return readers[0].secret if readers else None
+
+
+def daemon_for(store_path: Path, config: Config) -> DaemonClient | None:
+    """A client of the daemon holding `store_path`, when one runs."""
+    url = running_daemon(store_path)
+    return DaemonClient(url, client_token(config)) if url is not None else None
+
+
 def stored_record(data: dict[str, Any]) -> StoredRecord:
     """A record from the API (`record_json` plus `id` and `raw`) as the printers take it."""
     ts = int(datetime.fromisoformat(str(data["ts"]).replace("Z", "+00:00")).timestamp() * 1000) * 10**6
@@ -58,11 +75,18 @@ def stored_record(data: dict[str, Any]) -> StoredRecord:
     )
 
 
-class DaemonClient:
-    """Queries of a running daemon, answering as the store would."""
+def _bounds(since: str | None, until: str | None) -> dict[str, str]:
+    """`since`/`until` as query parameters, left out when not given (the API's defaults)."""
+    return {k: v for k, v in (("since", since), ("until", until)) if v is not None}
 
-    def __init__(self, url: str) -> None:
+
+class DaemonClient:
+    """Queries of a running daemon, answering as the store would: the same objects, and the same
+    error sentences (the daemon's 4xx answers carry them)."""
+
+    def __init__(self, url: str, token: str | None = None) -> None:
         self.url = url
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def logs(
         self,
@@ -86,42 +110,106 @@ class DaemonClient:
         self, since: str | None, until: str | None, services: Sequence[str]
     ) -> list[dict[str, Any]]:
         """`GET /api/incidents`: the same objects as `loglens incidents --json`."""
-        params: dict[str, Any] = {"service": list(services)}
-        params.update({k: v for k, v in (("since", since), ("until", until)) if v is not None})
-        found: list[dict[str, Any]] = self._get("/api/incidents", params)  # type: ignore[assignment]
+        found: list[dict[str, Any]] = self._get(
+            "/api/incidents", {"service": list(services), **_bounds(since, until)}
+        )
         return found
 
     def patterns(
         self, since: str | None, until: str | None, services: Sequence[str], top: int
     ) -> list[dict[str, Any]]:
         """`GET /api/patterns`: the same objects as `loglens patterns --json`."""
-        params: dict[str, Any] = {"service": list(services), "top": top}
-        params.update({k: v for k, v in (("since", since), ("until", until)) if v is not None})
-        found: list[dict[str, Any]] = self._get("/api/patterns", params)  # type: ignore[assignment]
+        params = {"service": list(services), "top": top, **_bounds(since, until)}
+        found: list[dict[str, Any]] = self._get("/api/patterns", params)
+        return found
+
+    def anomalies(
+        self, since: str | None, until: str | None, services: Sequence[str], min_severity: str
+    ) -> list[dict[str, Any]]:
+        """`GET /api/anomalies`: the same objects as `loglens anomalies --json`."""
+        params = {"service": list(services), "min_severity": min_severity, **_bounds(since, until)}
+        found: list[dict[str, Any]] = self._get("/api/anomalies", params)
+        return found
+
+    def summary(self, services: Sequence[str], since: str | None, until: str | None) -> list[dict[str, Any]]:
+        """`GET /api/summary`: the same objects as `loglens summary --json`."""
+        found: list[dict[str, Any]] = self._get(
+            "/api/summary", {"service": list(services), **_bounds(since, until)}
+        )
+        return found
+
+    def explain(self, incident_id: str, context: int) -> dict[str, Any]:
+        """`GET /api/incidents/{id}/explain`: the object `loglens explain --json` prints (an unknown
+        id raises the CLI's own sentence, which the daemon's 404 carries)."""
+        found: dict[str, Any] = self._get(
+            f"/api/incidents/{quote(incident_id, safe='')}/explain", {"context": context}
+        )
+        return found
+
+    def diff(
+        self,
+        a_range: str | None,
+        b_range: str | None,
+        a_source: str | None,
+        b_source: str | None,
+        services: Sequence[str],
+        top: int,
+    ) -> dict[str, Any]:
+        """`GET /api/diff`: what `loglens diff --json` prints, plus `totals` (the daemon takes `now`
+        for relative ranges)."""
+        sides = (("a", a_range), ("b", b_range), ("a_source", a_source), ("b_source", b_source))
+        params = {"service": list(services), "top": top, **{k: v for k, v in sides if v is not None}}
+        found: dict[str, Any] = self._get("/api/diff", params)
+        return found
+
+    def metric_series(
+        self, names: Iterable[str], since: str | None, until: str | None
+    ) -> list[dict[str, Any]]:
+        """`GET /api/metrics/series`: the daemon's `[[metrics]]` rules (all, or those named) as
+        `{"rule", "description", "group_by", "points"}`."""
+        found: list[dict[str, Any]] = self._get(
+            "/api/metrics/series", {"name": list(names), **_bounds(since, until)}
+        )
         return found
 
     def sql(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]], list[list[str]]]:
         """`POST /api/sql`: column names, rows as JSON values, and rows as table text."""
         try:
-            answer = httpx.post(self.url + "/api/sql", json={"sql": statement}, timeout=TIMEOUT_S)
+            answer = httpx.post(
+                self.url + "/api/sql", json={"sql": statement}, headers=self._headers, timeout=TIMEOUT_S
+            )
         except httpx.HTTPError as exc:
             raise LoglensError(f"the daemon at {self.url} did not answer ({exc})") from None
         data = self._checked(answer)
         return list(data["columns"]), [tuple(row) for row in data["rows"]], data["text"]
 
-    def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _get(self, path: str, params: dict[str, Any]) -> Any:
         try:
-            answer = httpx.get(self.url + path, params=params, timeout=TIMEOUT_S)
+            answer = httpx.get(self.url + path, params=params, headers=self._headers, timeout=TIMEOUT_S)
         except httpx.HTTPError as exc:
             raise LoglensError(
                 f"the daemon at {self.url} did not answer ({exc}); is `loglens up` running?"
             ) from None
         return self._checked(answer)
 
-    def _checked(self, answer: httpx.Response) -> dict[str, Any]:
-        if answer.status_code == 400:
-            raise QueryError(answer.json().get("error", answer.text))
-        if answer.status_code != 200:
-            raise LoglensError(f"the daemon at {self.url} answered {answer.status_code}: {answer.text[:200]}")
-        result: dict[str, Any] = answer.json()
-        return result
+    def _checked(self, answer: httpx.Response) -> Any:
+        """The answer's JSON; a refusal (4xx) as the error the store itself would have raised."""
+        if answer.status_code == 200:
+            return answer.json()
+        reason = _reason(answer) if 400 <= answer.status_code < 500 else None
+        if reason is not None:
+            raise (QueryError if answer.status_code == 400 else LoglensError)(reason)
+        raise LoglensError(f"the daemon at {self.url} answered {answer.status_code}: {answer.text[:200]}")
+
+
+def _reason(answer: httpx.Response) -> str | None:
+    """The sentence of an error answer: `{"error": …}` (loglens's own) or `{"detail": …}` (FastAPI's
+    HTTPException); None when the body holds neither as text (such as a 422's list of problems)."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    reason = body.get("error", body.get("detail"))
+    return reason if isinstance(reason, str) else None

@@ -15,6 +15,8 @@ share also cancels a difference in total traffic between the builds). A template
 
 The level mix is each level's share of all the side's records in A and in B, and the change in
 percentage points (B − A), most severe level first.
+
+`diff_view` is the one way from a store to the JSON object (`loglens diff --json`, `GET /api/diff`).
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Any
 
 from loglens.errors import LoglensError, QueryError
-from loglens.query.language import CompiledQuery, FieldMatch, compile_node
+from loglens.formats.timestamp import to_iso_ms
+from loglens.query.filters import record_filter
+from loglens.query.language import CompiledQuery, FieldMatch, and_all, compile_node
 from loglens.query.timerange import parse_time_bound, time_clause
-from loglens.store.base import LevelCount, RecordCounts, TemplateCount
+from loglens.store.base import LevelCount, RecordCounts, Store, TemplateCount
 
 MIN_RATIO = 2.0
 """A changed template's share moved by at least this factor, up or down."""
@@ -40,6 +45,10 @@ RANGE_SEPARATOR = ".."
 
 class EmptySideError(LoglensError):
     """One side of a diff matched no records, so there is nothing to compare it with."""
+
+
+class SidesError(QueryError):
+    """The options do not name exactly one pair of sides (the CLI's usage error, the API's 400)."""
 
 
 # -- sides -----------------------------------------------------------------------------------------
@@ -88,6 +97,57 @@ def source_clause(pattern: str) -> CompiledQuery:
     if not pattern:
         raise QueryError("expected a source: the path as given to `loglens ingest`, or a glob with *")
     return compile_node(FieldMatch("source", pattern, wildcard="*" in pattern))
+
+
+def check_sides(a_range: str | None, b_range: str | None, a_source: str | None, b_source: str | None) -> None:
+    """Refuse anything but two ranges or two sources: a range against a source compares builds
+    chosen by different rules, and a third option would be silently ignored.
+
+    Raises:
+        SidesError: saying which pairs are allowed.
+    """
+    by_range = a_range is not None and b_range is not None
+    by_source = a_source is not None and b_source is not None
+    given = sum(v is not None for v in (a_range, b_range, a_source, b_source))
+    if by_range == by_source or given != 2:
+        raise SidesError(
+            "give two time ranges (--a START..END --b START..END) or two sources "
+            "(--a-source PATH --b-source PATH), not a mix"
+        )
+
+
+def side(
+    name: str, time_range: str | None, source: str | None, now_ns: int, tz: tzinfo | None
+) -> tuple[CompiledQuery, dict[str, object], str]:
+    """One side (`name` A or B): its filter, how the JSON describes it, and how an error names it
+    (by the option that chose it)."""
+    option = f"--{name.lower()}"
+    if source is not None:
+        described: dict[str, object] = {"range": None, "source": source, "since": None, "until": None}
+        return source_clause(source), described, f"{name} ({option}-source {source!r})"
+    assert time_range is not None  # check_sides: a range or a source per side
+    start, end = range_bounds(time_range, now_ns, tz)
+    described = {
+        "range": time_range,
+        "source": None,
+        "since": to_iso_ms(start) if start is not None else None,
+        "until": to_iso_ms(end) if end is not None else None,
+    }
+    return range_clause(time_range, now_ns, tz), described, f"{name} ({option} {time_range!r})"
+
+
+def empty_side_hint(by_source: bool, services: Sequence[str]) -> str:
+    """What to check when a side matched nothing, for the way the sides were chosen."""
+    if by_source:
+        hint = (
+            "a source is matched as given to `loglens ingest` (the exact path, or a glob with *); "
+            'list them with `loglens sql "SELECT source, count(*) FROM records GROUP BY 1"`'
+        )
+    else:
+        hint = "times without a zone are local; see what a range holds with `loglens logs --since/--until`"
+    if services:
+        hint = f"check --service {', '.join(services)}; {hint}"
+    return hint
 
 
 # -- comparison ------------------------------------------------------------------------------------
@@ -251,3 +311,112 @@ def diff(a: RecordCounts, b: RecordCounts, labels: Sequence[str] = ("A", "B"), h
             raise EmptySideError(f"{label} matched no records{': ' + hint if hint else ''}")
     new, gone, changed = compare_templates(a.templates, b.templates)
     return Diff(a.total, b.total, new, gone, changed, level_mix(a.levels, b.levels))
+
+
+# -- the view --------------------------------------------------------------------------------------
+
+
+def delta_json(d: TemplateDelta) -> dict[str, Any]:
+    """One template of the new, gone or changed list, as `diff --json` prints it."""
+    return {
+        "template_id": d.template_id,
+        "template": d.template,
+        "service": d.service,
+        "level": d.level,
+        "a": d.a,
+        "b": d.b,
+        "share_a": round(d.share_a, 6),
+        "share_b": round(d.share_b, 6),
+        "ratio": None if d.ratio is None else round(d.ratio, 3),
+        "z": round(d.z, 2),
+    }
+
+
+def level_json(s: LevelShift) -> dict[str, Any]:
+    """One level of the mix, as `diff --json` prints it."""
+    return {
+        "level": s.level,
+        "a": s.a,
+        "b": s.b,
+        "share_a": round(s.share_a, 6),
+        "share_b": round(s.share_b, 6),
+        "change_pp": round(s.change_pp, 2),
+    }
+
+
+def diff_view(
+    store: Store,
+    tz: tzinfo | None,
+    *,
+    a_range: str | None = None,
+    b_range: str | None = None,
+    a_source: str | None = None,
+    b_source: str | None = None,
+    services: Sequence[str] = (),
+    top: int = 20,
+    now_ns: int,
+) -> dict[str, Any]:
+    """`GET /api/diff`: the object `loglens diff --json` prints (keys in docs/cli.md), plus `totals`,
+    each list's length before `top` cut it (the text output says "top N of M").
+
+    `now_ns` anchors relative ranges (`1h..`): taken once per diff so both sides agree.
+
+    Raises:
+        SidesError: unless exactly two ranges or two sources are given.
+        EmptySideError: when a side matches no records.
+        QueryError: when a range cannot be read.
+    """
+    check_sides(a_range, b_range, a_source, b_source)
+    sides = [side("A", a_range, a_source, now_ns, tz), side("B", b_range, b_source, now_ns, tz)]
+    only = record_filter(tz, services=services)
+    counts = []
+    for clause, _, _ in sides:
+        where = and_all([clause, only])
+        counts.append(store.counts(where.where, where.params))
+    hint = empty_side_hint(a_source is not None, services)
+    found = diff(counts[0], counts[1], [label for _, _, label in sides], hint)
+    lists = {"new": found.new, "gone": found.gone, "changed": found.changed}
+    return {
+        "a": {**sides[0][1], "records": found.records_a},
+        "b": {**sides[1][1], "records": found.records_b},
+        **{key: [delta_json(d) for d in deltas[:top]] for key, deltas in lists.items()},
+        "levels": [level_json(s) for s in found.levels],
+        "totals": {key: len(deltas) for key, deltas in lists.items()},
+    }
+
+
+def render_diff(found: dict[str, Any]) -> str:
+    """`loglens diff` text, from the object `diff_view` makes (so the daemon's answer prints the
+    same): the two sides, the three template lists and the level mix."""
+    out = [_side_line(name, found[name.lower()]) for name in "AB"]
+    titles = {"new": "New in B", "gone": "Gone from A", "changed": "Changed"}
+    for key, title in titles.items():
+        deltas, total = found[key], found["totals"][key]
+        shown = f", top {len(deltas)}" if len(deltas) < total else ""
+        out += ["", f"{title} ({total}{shown})"]
+        if not deltas:
+            continue
+        change = f"{'B/A':>7} {'z':>6}  " if key == "changed" else ""
+        out.append(f"{'A':>9} {'B':>9}  {change}{'level':<8} {'service':<12} template")
+        out += [_delta_line(d, key == "changed") for d in deltas]
+    out += ["", "Level mix", f"{'A':>9} {'B':>9}  {'level':<8} {'share A':>8} {'share B':>8} {'change':>9}"]
+    out += [
+        f"{s['a']:>9,} {s['b']:>9,}  {s['level']:<8} {s['share_a'] * 100:7.1f}% {s['share_b'] * 100:7.1f}% "
+        f"{s['change_pp']:+6.1f} pp"
+        for s in found["levels"]
+    ]
+    return "\n".join(out) + "\n"
+
+
+def _side_line(name: str, side: dict[str, Any]) -> str:
+    if side["source"] is not None:
+        what = f"source {side['source']}"
+    else:
+        what = f"{side['since'] or '(open)'} .. {side['until'] or '(open)'}"
+    return f"{name}: {what}  ({side['records']:,} records)"
+
+
+def _delta_line(d: dict[str, Any], changed: bool) -> str:
+    ratio = f"x{d['ratio']:.2f}" if changed and d["ratio"] is not None else ""
+    change = f"{ratio:>7} {d['z']:>+6.1f}  " if ratio else ""
+    return f"{d['a']:>9,} {d['b']:>9,}  {change}{d['level']:<8} {d['service'][:12]:<12} {d['template']}"

@@ -3,12 +3,17 @@ the log lines themselves with context before and after (offline: no LLM involved
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from loglens.analysis.findings import replay_range, template_texts
 from loglens.analysis.incidents import Incident
 from loglens.analysis.report import incident_json
+from loglens.errors import LoglensError
 from loglens.formats.timestamp import to_iso_ms
 from loglens.store.base import Store, StoredRecord
+
+if TYPE_CHECKING:
+    from loglens.config import Config
 
 MAX_EVIDENCE = 12
 """Evidence lines shown per incident: the root cause's first, then one per template, earliest first."""
@@ -18,6 +23,12 @@ CONTEXT_WINDOW_NS = 120 * 10**9
 
 MAX_TIMELINE = 40
 """Anomalies the text timeline shows (the first ones: how it began)."""
+LATEST_KNOWN = 5
+"""Incident ids an unknown id's error names, the latest ones (what the user most likely meant)."""
+
+
+class UnknownIncidentError(LoglensError):
+    """No incident has the id asked for (the API answers it 404, the CLI exits 1)."""
 
 
 def _line(record: StoredRecord) -> dict[str, Any]:
@@ -78,6 +89,23 @@ def explain_incident(
             "after": [_line(r) for _, r in zip(range(context), after, strict=False)],
         }
     return found
+
+
+def explain_view(store: Store, config: Config, incident_id: str, context: int) -> dict[str, Any]:
+    """`loglens explain --json` and `GET /api/incidents/{id}/explain`: the incident found by replaying
+    the whole store, explained with `context` lines around its first sign.
+
+    Raises:
+        UnknownIncidentError: naming the latest incidents, when none has this id.
+    """
+    found = replay_range(store, config, None, None).incidents
+    match = next((i for i in found if i.id == incident_id), None)
+    if match is None:
+        known = ", ".join(i.id for i in found[-LATEST_KNOWN:]) or "none"
+        raise UnknownIncidentError(
+            f"no incident {incident_id!r}; the latest are: {known} (see `loglens incidents`)"
+        )
+    return explain_incident(store, match, template_texts(store), context)
 
 
 def render_explanation(found: dict[str, Any]) -> str:

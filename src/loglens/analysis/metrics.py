@@ -10,11 +10,13 @@ import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loglens.errors import ConfigError, QueryError
 from loglens.formats.timestamp import to_iso_ms
+from loglens.query.filters import record_filter
 from loglens.query.language import (
     CompiledQuery,
     and_all,
@@ -25,6 +27,9 @@ from loglens.query.language import (
 )
 from loglens.query.timerange import format_duration, parse_duration
 from loglens.store.base import SeriesQuery, Store
+
+if TYPE_CHECKING:
+    from loglens.config import Config
 
 AGGREGATES = ("count", "rate", "avg", "sum", "min", "max", "pN", "unique")
 """The aggregates a rule may name; `pN` is a percentile such as p50, p95, p99 or p99.9."""
@@ -37,6 +42,7 @@ STEP_DIVISOR = 10
 MAX_STEPS_PER_WINDOW = 10_000
 """Each record is aggregated once per step point its window covers: a bound on that work."""
 _NS_PER_MS = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAME = re.compile(r"[a-z0-9_]+")
 _PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
 
@@ -98,6 +104,13 @@ class MetricPoint:
             "group": self.group,
             "value": self.value,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MetricPoint:
+        """The point `to_json` wrote (windows start on whole milliseconds, so none is lost)."""
+        start = datetime.fromisoformat(str(data["window_start"]).replace("Z", "+00:00"))
+        start_ns = (start - _EPOCH) // timedelta(microseconds=1) * 1000
+        return cls(str(data["metric"]), start_ns, data["group"], float(data["value"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,18 +371,50 @@ def format_value(value: float) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
+def series_json(rule: MetricRule, points: Sequence[MetricPoint]) -> dict[str, Any]:
+    """One rule's series as `GET /api/metrics/series` answers it: the rule's name, its one-line
+    description and `group_by` (what the text output shows), and its points as `--json` prints them."""
+    return {
+        "rule": rule.name,
+        "description": rule.describe(),
+        "group_by": rule.group_by,
+        "points": [p.to_json() for p in points],
+    }
+
+
+def metrics_view(
+    store: Store, config: Config, names: Iterable[str], since: str | None, until: str | None
+) -> list[dict[str, Any]]:
+    """`loglens metrics` and `GET /api/metrics/series`: the series of the config's rules named (all
+    when none are) over the stored records in the range, in the order asked.
+
+    Raises:
+        ConfigError: when the config has no metric, or a name is not one of them (`select`).
+    """
+    rules = select(config.metrics, names, config.source_file)
+    extra = record_filter(config.timezone, since=since, until=until)
+    return [series_json(rule, compute(store, rule, extra)) for rule in rules]
+
+
 def format_series(rule: MetricRule, points: Sequence[MetricPoint]) -> str:
     """`loglens metrics` text for one rule: its definition, a row per window, then each group's summary."""
-    lines = [f"{rule.name}: {rule.describe()}"]
+    return render_series(series_json(rule, points))
+
+
+def render_series(series: dict[str, Any]) -> str:
+    """`format_series` from the object `series_json` makes (so the daemon's answer prints the same)."""
+    lines = [f"{series['rule']}: {series['description']}"]
+    points = [MetricPoint.from_json(p) for p in series["points"]]
     if not points:
         lines.append("  no matching records in this time range")
         return "\n".join(lines) + "\n"
-    grouped = rule.group_by is not None
+    group_by: str | None = series["group_by"]
+    grouped = group_by is not None
     groups = [_group_text(p.group) for p in points]
     values = [format_value(p.value) for p in points]
-    group_width = max(len(rule.group_by or ""), *map(len, groups)) if grouped else 0
+    group_width = max(len(group_by or ""), *map(len, groups)) if grouped else 0
     value_width = max(len("value"), *map(len, values))
-    middle = f"  {rule.group_by:<{group_width}}" if grouped else ""
+    middle = f"  {group_by:<{group_width}}" if grouped else ""
     lines.append(f"  {'window start':<24}{middle}  {'value':>{value_width}}")
     for point, group, value in zip(points, groups, values, strict=True):
         middle = f"  {group:<{group_width}}" if grouped else ""

@@ -11,12 +11,19 @@ Definitions (docs/cli.md repeats them):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from loglens.analysis.detectors import Anomaly
+from loglens.analysis.findings import replay_range
+from loglens.formats.timestamp import to_iso_ms
+from loglens.query.filters import record_filter
 from loglens.record import Level
-from loglens.store.base import RecordCounts, TemplateCount
+from loglens.store.base import RecordCounts, Store, TemplateCount
+
+if TYPE_CHECKING:
+    from loglens.config import Config
 
 RESTART = re.compile(
     r"(?i)^(started|starting|restarting|booting|server listening on)\b"
@@ -77,3 +84,54 @@ def summarise(
         summary.last_error = last_errors.get(service)
         summary.top = sorted(templates.get(service, []), key=lambda t: (-t.count, t.template_id))[:top]
     return sorted(services.values(), key=lambda s: (-s.total, s.service))
+
+
+def summary_json(summary: ServiceSummary) -> dict[str, Any]:
+    """One service's summary as `loglens summary --json` prints it (a contract: keys are stable)."""
+    last_error = summary.last_error
+    return {
+        "service": summary.service,
+        "total": summary.total,
+        "levels": summary.levels,
+        "error_templates": summary.error_templates,
+        "anomalies": summary.anomalies,
+        "restarts": summary.restarts,
+        "health": summary.health,
+        "last_error": {"ts": to_iso_ms(last_error[0]), "message": last_error[1]} if last_error else None,
+        "top_patterns": [
+            {"template_id": p.template_id, "template": p.template, "count": p.count} for p in summary.top
+        ],
+    }
+
+
+def summary_view(
+    store: Store, config: Config, services: Sequence[str], since: str | None, until: str | None
+) -> list[dict[str, Any]]:
+    """`loglens summary --json` and `GET /api/summary`: every service of the range (only `services`
+    when given), busiest first."""
+    where = record_filter(config.timezone, services=services, since=since, until=until)
+    counts = store.counts(where.where, where.params)
+    last_errors = store.last_errors(where.where, where.params)
+    found = replay_range(store, config, since, until).anomalies
+    return [summary_json(s) for s in summarise(counts, found, last_errors)]
+
+
+def render_summary(summaries: Sequence[dict[str, Any]]) -> str:
+    """`loglens summary` text, from the objects `summary_view` makes (so the daemon's answer prints
+    the same): per service its health and figures, last error and top patterns."""
+    if not summaries:
+        return "no records in this range\n"
+    out: list[str] = []
+    for s in summaries:
+        mix = ", ".join(
+            f"{level} {count:,}" for level, count in sorted(s["levels"].items(), key=lambda kv: -kv[1])
+        )
+        out.append(f"{s['service']:<16} health {s['health']:>3}  {s['total']:,} lines ({mix})")
+        out.append(
+            f"{'':<16} {s['error_templates']} error templates, {s['anomalies']} anomalies, "
+            f"{s['restarts']} restarts"
+        )
+        if s["last_error"]:
+            out.append(f"{'':<16} last error {s['last_error']['ts']}  {s['last_error']['message'][:100]}")
+        out += [f"{'':<16} {p['count']:>9,}  {p['template'][:90]}" for p in s["top_patterns"]]
+    return "\n".join(out) + "\n"

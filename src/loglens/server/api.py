@@ -10,17 +10,21 @@ from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSock
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
-from loglens.analysis.detectors import SEVERITY_RANK
+from loglens.analysis.diff import diff_view
+from loglens.analysis.explain import UnknownIncidentError, explain_view
+from loglens.analysis.findings import anomalies_view, replay_range, template_texts
+from loglens.analysis.metrics import metrics_view
 from loglens.analysis.patterns import RECENT_SHARE, pattern_json
 from loglens.analysis.patterns import patterns as find_patterns
-from loglens.analysis.report import anomaly_json, incident_json
-from loglens.analysis.watch import Replay, replay
+from loglens.analysis.report import incident_json
+from loglens.analysis.summary import summary_view
+from loglens.analysis.watch import Replay
 from loglens.errors import LoglensError, QueryError
 from loglens.formats.timestamp import to_iso_ms
 from loglens.output import record_json
 from loglens.query.filters import record_filter
 from loglens.query.matcher import RecordMatcher
-from loglens.query.timerange import parse_duration, parse_time_bound
+from loglens.query.timerange import parse_duration
 from loglens.server.live import SUBSCRIBER_BUFFER, live_messages, sse_events
 from loglens.server.metrics import metrics_text
 
@@ -54,6 +58,7 @@ async def health(request: Request) -> dict[str, Any]:
             "received": daemon.syslog_counters.received,
             "dropped_inbox_full": daemon.syslog_counters.dropped,
         },
+        "commands": [command.status() for command in daemon.live.commands],
         "uptime_s": round(time.time() - daemon.started, 1),
     }
 
@@ -122,12 +127,8 @@ def patterns(
 
 
 def _replayed(daemon: Daemon, since: str | None, until: str | None) -> tuple[Replay, dict[str, str]]:
-    """The detectors over the stored range, as `loglens anomalies/incidents` run them."""
-    tz = daemon.config.timezone
-    since_ns = parse_time_bound(since, tz=tz) if since else None
-    until_ns = parse_time_bound(until, tz=tz) if until else None
-    found = replay(daemon.store, since_ns, until_ns, daemon.config.analysis)
-    return found, {t.id: t.text for t in daemon.store.templates()}
+    """The detectors over the stored range, as `loglens incidents` runs them."""
+    return replay_range(daemon.store, daemon.config, since, until), template_texts(daemon.store)
 
 
 @router.get("/anomalies", summary="What the detectors found unusual (as `loglens anomalies --json`)")
@@ -139,13 +140,8 @@ def anomalies(
     min_severity: Annotated[str, Query(pattern="^(info|warning|critical)$")] = "warning",
 ) -> list[dict[str, Any]]:
     """Anomalies at or above `min_severity`, oldest first, each with its template's text."""
-    found, templates = _replayed(request.app.state.daemon, since, until)
-    floor = SEVERITY_RANK[min_severity]
-    return [
-        anomaly_json(a) | {"template": templates.get(a.template_id or "")}
-        for a in found.anomalies
-        if SEVERITY_RANK[a.severity] >= floor and (not service or a.service in service)
-    ]
+    daemon: Daemon = request.app.state.daemon
+    return anomalies_view(daemon.store, daemon.config, since, until, service or (), min_severity)
 
 
 @router.get("/incidents", summary="Incidents with their ranked root cause (as `loglens incidents --json`)")
@@ -170,6 +166,92 @@ def incident(request: Request, incident_id: str) -> dict[str, Any]:
         if item.id == incident_id:
             return incident_json(item, templates)
     raise HTTPException(404, f"no incident {incident_id!r}")
+
+
+@router.get(
+    "/incidents/{incident_id}/explain",
+    summary="One incident explained (as `loglens explain --json`)",
+    responses={404: {"description": "No incident has this id; the answer names the latest ones."}},
+)
+def explain(
+    request: Request,
+    incident_id: str,
+    context: Annotated[
+        int, Query(ge=0, description="Lines of the root cause's service before and after.")
+    ] = 5,
+) -> dict[str, Any]:
+    """The incident (found by replaying the whole store) with its evidence lines and, around the root
+    cause's first sign, `context` lines of the same service before and after it. An unknown id is a
+    404 whose `detail` is the sentence `loglens explain` prints."""
+    daemon: Daemon = request.app.state.daemon
+    try:
+        return explain_view(daemon.store, daemon.config, incident_id, context)
+    except UnknownIncidentError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get(
+    "/summary",
+    summary="Per service: lines, levels, patterns, anomalies, health (as `loglens summary --json`)",
+)
+def service_summary(
+    request: Request,
+    service: Annotated[list[str] | None, Query(description="Only these services.")] = None,
+    since: Annotated[str | None, Query(description="15m, 2h, 2d or a time.")] = None,
+    until: Annotated[str | None, Query(description="Same forms as since; exclusive.")] = None,
+) -> list[dict[str, Any]]:
+    """Per service in the range, busiest first: lines, levels, error templates, anomalies, restarts,
+    health score, last error and top patterns (definitions in docs/cli.md)."""
+    daemon: Daemon = request.app.state.daemon
+    return summary_view(daemon.store, daemon.config, service or (), since, until)
+
+
+@router.get("/diff", summary="Build A vs build B (as `loglens diff --json`, plus `totals`)")
+def diff(
+    request: Request,
+    a: Annotated[
+        str | None, Query(description="A's time range START..END: '1h..', '..30m', 'T1..T2'.")
+    ] = None,
+    b: Annotated[str | None, Query(description="B's time range (same forms).")] = None,
+    a_source: Annotated[
+        str | None, Query(description="A's source: the path as ingested, or a glob with *.")
+    ] = None,
+    b_source: Annotated[str | None, Query(description="B's source (same forms).")] = None,
+    service: Annotated[list[str] | None, Query(description="Only these services, both sides.")] = None,
+    top: Annotated[int, Query(ge=0, description="How many templates per list.")] = 20,
+) -> dict[str, Any]:
+    """Templates new in B, gone from A and changed in frequency, and the level mix (rules in
+    docs/cli.md); `totals` counts each list before `top`. Give `a` and `b`, or `a_source` and
+    `b_source`: anything else, an unreadable range or a side without records is a 400 saying so.
+    Relative ranges are taken from one `now` for both sides."""
+    daemon: Daemon = request.app.state.daemon
+    return diff_view(
+        daemon.store,
+        daemon.config.timezone,
+        a_range=a,
+        b_range=b,
+        a_source=a_source,
+        b_source=b_source,
+        services=service or (),
+        top=top,
+        now_ns=time.time_ns(),
+    )
+
+
+@router.get("/metrics/series", summary="The daemon's [[metrics]] as time series (as `loglens metrics`)")
+def metric_series(
+    request: Request,
+    name: Annotated[
+        list[str] | None, Query(description="Only these metrics, in this order (all when none).")
+    ] = None,
+    since: Annotated[str | None, Query(description="15m, 2h, 2d or a time.")] = None,
+    until: Annotated[str | None, Query(description="Same forms as since; exclusive.")] = None,
+) -> list[dict[str, Any]]:
+    """Per `[[metrics]]` rule of the daemon's loglens.toml: `{"rule", "description", "group_by",
+    "points"}`, the points as `loglens metrics --json` prints them (oldest window first). No metrics
+    defined, or a name that is not one, is a 400 saying what to do."""
+    daemon: Daemon = request.app.state.daemon
+    return metrics_view(daemon.store, daemon.config, name or (), since, until)
 
 
 class SqlRequest(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from loglens.errors import LoglensError
 from loglens.server.auth import Authenticator, require
@@ -36,6 +36,11 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(api_router, dependencies=read)
     app.include_router(metrics_router, dependencies=read)
     app.include_router(shippers_router, dependencies=ingest)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        # Until the dashboard is served here: the API's own pages.
+        return RedirectResponse("/docs")
 
     @app.exception_handler(LoglensError)
     async def loglens_error(request: Request, exc: LoglensError) -> JSONResponse:
