@@ -287,8 +287,11 @@ class LiveIngest:
                 self._poll_commands(now)
                 self._tick(now)
                 retired = any(tailed.retired for tailed, _ in self._files)
-                if retired or (self._dirty and now - last_commit >= self._commit_interval):
-                    self.commit()
+                if retired:
+                    self.commit()  # a finished file is let go only once what was read of it is on disk
+                    last_commit = now
+                elif self._dirty and now - last_commit >= self._commit_interval:
+                    self._commit_soon()
                     last_commit = now
                 if (
                     self._paths is None
@@ -390,7 +393,8 @@ class LiveIngest:
             self._end_command(command, time.monotonic(), stopped=True)
 
     def _take_pushed(self, now: float) -> bool:
-        """Stores every job waiting in the inbox, commits once for all, then completes each."""
+        """Stores every job waiting in the inbox, asks for one commit for all, and completes each
+        once it is done."""
         jobs = self._inbox.take() if self._inbox is not None else []
         if not jobs:
             return False
@@ -408,16 +412,18 @@ class LiveIngest:
                 job.stored = len(records)
             except Exception as exc:  # one bad job must not fail the others or stop the loop
                 job.error = exc
-        try:
-            self.commit()
-        except BaseException as exc:
+        def committed(error: BaseException | None) -> None:
             for job in jobs:
-                job.error = job.error or exc
-            raise
-        finally:
-            for job in jobs:
+                job.error = job.error or error
                 if job.on_done is not None:
                     job.on_done(job)
+
+        if self._writer is None:
+            committed(None)
+        else:
+            # Acknowledged from the writer thread once on disk; this thread goes on parsing (and
+            # publishing) the next pushes meanwhile, and pushes close together share one commit.
+            self._writer.commit_then(committed)
         return True
 
     def _parsing_of(self, job: IngestJob) -> _Parsing:
@@ -461,6 +467,14 @@ class LiveIngest:
         self._dirty = False
         for tailed, _ in self._files:
             tailed.release()
+
+    def _commit_soon(self) -> None:
+        """Asks the writer for a commit without waiting for it (the periodic one: the pipeline goes
+        on meanwhile; a failure surfaces at the next put)."""
+        if self._writer is not None and self._dirty:
+            self._writer.commit_then(lambda error: None)
+            self.stats.commits += 1
+        self._dirty = False
 
     def _poll_files(self, now: float) -> bool:
         busy = False

@@ -104,9 +104,14 @@ Mark = tuple[int, str | None, Checkpoint | None]
 """One `put` of a staged batch: its record count, the file they come from, and the checkpoint they
 reach (None when the chunk ended inside an event, or for stdin)."""
 
-Item = tuple[Any, list[Mark], list[TemplateChange], threading.Event | None]
-"""What the writer queue carries: a prepared batch (or None), its marks, template changes, and an
-event to set once they are committed (None: commit when the store says)."""
+Committed = Callable[[BaseException | None], None]
+"""Called by the writer thread once what was put before it is committed (with the error, if not)."""
+Item = tuple[Any, list[Mark], list[TemplateChange], Committed | None]
+"""What the writer queue carries: a prepared batch (or None), its marks, template changes, and what
+to call once they are committed (None: commit when the store says)."""
+GROUP_COMMIT_WAIT_S = 0.05
+"""How long a commit asked for may wait for the ones queued behind it, so that one commit serves
+them all (a group commit): commits cost milliseconds each, whatever they hold."""
 
 
 class StoreWriter:
@@ -155,6 +160,7 @@ class StoreWriter:
         # its records were appended after it; files whose position moved since the last commit.
         self._positions: dict[str, tuple[Checkpoint, int]] = {}
         self._moved: set[str] = set()
+        self.commits = 0
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch_interval, WRITER_SWITCH_INTERVAL_S))
         self._threads = [threading.Thread(target=self._run, args=(self._queue,), name="loglens-store-writer")]
@@ -219,10 +225,22 @@ class StoreWriter:
         staged, marks, templates = self._staged, self._staged_marks, self._staged_templates
         self._staged, self._staged_rows, self._staged_marks, self._staged_templates = [], 0, [], []
         done = threading.Event()
-        self._queue.put((self._store.combine(staged) if staged else None, marks, templates, done))
+        self._queue.put(
+            (self._store.combine(staged) if staged else None, marks, templates, lambda _: done.set())
+        )
         done.wait()
         if self._error is not None:
             raise self._error
+
+    def commit_then(self, committed: Committed) -> None:
+        """Asks for a commit of everything put so far without waiting for it: `committed` is called
+        from the writer thread once it is on disk (or failed). Requests close together share one
+        commit. Blocks only while the writer queue is full (backpressure)."""
+        if self._error is not None:
+            raise self._error
+        staged, marks, templates = self._staged, self._staged_marks, self._staged_templates
+        self._staged, self._staged_rows, self._staged_marks, self._staged_templates = [], 0, [], []
+        self._queue.put((self._store.combine(staged) if staged else None, marks, templates, committed))
 
     def close(self) -> None:
         """Waits until everything put is committed; re-raises a failure of the writer."""
@@ -249,7 +267,7 @@ class StoreWriter:
             if item is None:
                 break
             if self._error is not None:
-                _release(item)
+                _release(item, self._error)
                 continue  # keep draining so producers never block on a dead writer
             try:
                 # Read the previous answer before sending this batch: neither pipe can fill up.
@@ -266,7 +284,7 @@ class StoreWriter:
                     mined = None
             except BaseException as exc:
                 self._error = exc
-                _release(item)
+                _release(item, exc)
         try:
             if self._error is None and mined is not None:
                 out.put(answered(mined))
@@ -275,30 +293,41 @@ class StoreWriter:
         out.put(None)
 
     def _run(self, items: queue.Queue[Item | None]) -> None:
+        """Writes queued batches; commits asked for wait until the queue is empty or the oldest has
+        waited `GROUP_COMMIT_WAIT_S`, then one commit answers them all."""
+        waiting: list[Committed] = []
+        first_wait = 0.0
         while True:
             item = items.get()
             if item is None:
                 break
-            if self._error is not None:
-                _release(item)
-                continue  # keep draining so producers never block on a dead writer
-            try:
-                self._write(*item)
-            except BaseException as exc:
-                self._error = exc
-            finally:
-                _release(item)
+            batch, marks, templates, committed = item
+            if self._error is None:  # else keep draining so producers never block on a dead writer
+                try:
+                    self._write(batch, marks, templates)
+                except BaseException as exc:
+                    self._error = exc
+            if committed is not None:
+                if not waiting:
+                    first_wait = time.monotonic()
+                waiting.append(committed)
+            if waiting and (items.empty() or time.monotonic() - first_wait >= GROUP_COMMIT_WAIT_S):
+                self._commit_for(waiting)
+                waiting = []
+        self._commit_for(waiting)
+
+    def _commit_for(self, waiting: list[Committed]) -> None:
+        """Commits (unless the writer has failed) and tells each waiting producer how it went."""
         if self._error is None:
             try:
                 self._commit()
             except BaseException as exc:
                 self._error = exc
+        for committed in waiting:
+            committed(self._error)
 
-    def _write(
-        self, batch: Any, marks: list[Mark], templates: list[TemplateChange], commit: threading.Event | None
-    ) -> None:
-        """Appends one queued batch, committing at each of the store's boundaries it crosses (and
-        after it, when the producer waits for that)."""
+    def _write(self, batch: Any, marks: list[Mark], templates: list[TemplateChange]) -> None:
+        """Appends one queued batch, committing at each of the store's boundaries it crosses."""
         store = self._store
         store.save_templates(templates)
         rows = len(batch) if batch is not None else 0
@@ -313,8 +342,6 @@ class StoreWriter:
             store.append(batch.slice(done))
             self._advance(pending, rows - done)
         self._advance(pending, 0)  # marks without records (a final checkpoint) apply now
-        if commit is not None:
-            self._commit()
 
     def _advance(self, pending: list[Mark], rows: int) -> None:
         """Moves the files' positions over the next `rows` records appended (marks popped as used)."""
@@ -349,6 +376,7 @@ class StoreWriter:
             checkpoints.append(replace(checkpoint, skip=checkpoint.skip + after) if after else checkpoint)
         self._store.commit(checkpoints)
         self._moved.clear()
+        self.commits += 1
 
 
 def _with_templates(item: Item, result: tuple[Any, Any, list[TemplateChange]]) -> Item:
@@ -360,10 +388,10 @@ def _with_templates(item: Item, result: tuple[Any, Any, list[TemplateChange]]) -
     return batch, marks, [*templates, *changes], commit
 
 
-def _release(item: Item) -> None:
+def _release(item: Item, error: BaseException | None) -> None:
     """Wakes a producer waiting for this item's commit (done, or failed: it re-raises the error)."""
     if item[3] is not None:
-        item[3].set()
+        item[3](error)
 
 
 class Ingestor:

@@ -38,7 +38,7 @@ def metrics_text(daemon: Daemon) -> str:
         ("loglens_parse_errors_total", "counter", "Records stored raw, unread by their format.",
          [("", stats.parse_errors)]),
         ("loglens_commits_total", "counter", "Store commits (each makes the records before durable).",
-         [("", stats.commits)]),
+         [("", daemon.writer.commits)]),
         ("loglens_inbox_depth", "gauge", "Pushed records and lines waiting to be stored.",
          [("", daemon.inbox.depth)]),
         ("loglens_inbox_limit", "gauge", "The inbox bound ([server] inbox_records).",
