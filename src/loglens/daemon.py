@@ -33,6 +33,10 @@ from loglens.sources.syslog import SyslogCounters, serve_syslog
 from loglens.store.duckdb import DuckDBStore
 
 DEMO_RATE = 50.0
+DAEMON_WRITER_BATCHES = 64
+"""Batches the pipeline may be ahead of the store writer. Larger than a bulk load's: while DuckDB
+checkpoints inside a commit (up to seconds), the pipeline goes on parsing and publishing live; the
+inbox bound still caps what is held (its jobs are acknowledged only once committed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +81,7 @@ class Daemon:
         self.store = DuckDBStore(store_path, memory_limit=config.memory_limit, compression=config.compression)
         self.ingestor = Ingestor(self.store, config)
         self.ingestor.start_mining(0)
-        self.writer = StoreWriter(self.store)
+        self.writer = StoreWriter(self.store, max_batches=DAEMON_WRITER_BATCHES)
         self.inbox = Inbox(config.server.inbox_records)
         self.hub = LiveHub()
         self.watch = LiveWatch(config.analysis, self.hub.publish_event, self.store.template_texts)

@@ -412,6 +412,7 @@ class LiveIngest:
                 job.stored = len(records)
             except Exception as exc:  # one bad job must not fail the others or stop the loop
                 job.error = exc
+
         def committed(error: BaseException | None) -> None:
             for job in jobs:
                 job.error = job.error or error
