@@ -26,6 +26,7 @@ from typing import Any
 from fastapi import HTTPException, WebSocketException
 from starlette.requests import HTTPConnection
 
+from loglens.config_tables import table_entries
 from loglens.errors import ConfigError
 
 SCOPES = ("ingest", "read", "admin")
@@ -52,16 +53,8 @@ TOKEN_KEYS = ("name", "token", "token_env", "scopes")
 def parse_tokens(entries: object, where: str) -> tuple[Token, ...]:
     """`[[server.tokens]]` → tokens: `name`, `scopes` and the secret as `token` or, better, the name
     of an environment variable holding it (`token_env`), so it stays out of the file."""
-    if not isinstance(entries, list):
-        raise ConfigError(f"{where}: server.tokens must be a list of tables ([[server.tokens]])")
     tokens: list[Token] = []
-    for number, entry in enumerate(entries, 1):
-        here = f"{where}: [[server.tokens]] #{number}"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{here} must be a table")
-        unknown = sorted(set(entry) - set(TOKEN_KEYS))
-        if unknown:
-            raise ConfigError(f"{here} has unknown keys {unknown}; known: {', '.join(TOKEN_KEYS)}")
+    for here, entry in table_entries(entries, where, "server.tokens", TOKEN_KEYS):
         name = entry.get("name")
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{here} needs a name")

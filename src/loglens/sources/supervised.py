@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from loglens.config_tables import table_entries
 from loglens.errors import ConfigError, LoglensError
 from loglens.query.timerange import parse_duration
 from loglens.record import Level, Record
@@ -42,16 +43,8 @@ def parse_commands(entries: object, where: str, format_names: list[str]) -> tupl
     interpreted twice), `restart` (always | on-failure | never), `restart_delay` (a duration, 1s),
     `format` (else chosen from its first lines... plain by default like `loglens run`) and
     `service` (default: the name)."""
-    if not isinstance(entries, list):
-        raise ConfigError(f"{where}: commands must be a list of tables ([[commands]])")
     specs: list[CommandSpec] = []
-    for number, entry in enumerate(entries, 1):
-        here = f"{where}: [[commands]] #{number}"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{here} must be a table")
-        unknown = sorted(set(entry) - set(COMMAND_KEYS))
-        if unknown:
-            raise ConfigError(f"{here} has unknown keys {unknown}; known: {', '.join(COMMAND_KEYS)}")
+    for here, entry in table_entries(entries, where, "commands", COMMAND_KEYS):
         argv = entry.get("command")
         if not isinstance(argv, list) or not argv or not all(isinstance(a, str) and a for a in argv):
             raise ConfigError(f'{here}: command must be a list of arguments, such as ["python", "app.py"]')
