@@ -66,7 +66,7 @@ class Inbox:
 
     @property
     def depth(self) -> int:
-        """Records and lines waiting."""
+        """Records and lines pushed and not yet committed (waiting here, or taken and on their way)."""
         return self._held
 
     def submit(self, job: IngestJob) -> bool:
@@ -82,19 +82,26 @@ class Inbox:
         return True
 
     def take(self) -> list[IngestJob]:
-        """Every job waiting, oldest first."""
+        """Every job waiting, oldest first; they count against the bound until `release`d."""
         with contextlib.suppress(BlockingIOError):
             while os.read(self._wake_read, 4096):
                 pass
         with self._lock:
             jobs = list(self._jobs)
             self._jobs.clear()
-            self._held = 0
         return jobs
+
+    def release(self, jobs: list[IngestJob]) -> None:
+        """Jobs committed (or failed): their room is free again. Until then a taken job still
+        counts, so the bound holds for everything acknowledged-to-be, wherever it waits."""
+        with self._lock:
+            self._held = max(self._held - sum(job.size for job in jobs), 0)
 
     def close(self) -> None:
         """Fails what still waits and frees the pipe."""
-        for job in self.take():
+        jobs = self.take()
+        self.release(jobs)
+        for job in jobs:
             job.error = RuntimeError("loglens is stopping")
             if job.on_done is not None:
                 job.on_done(job)

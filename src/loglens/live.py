@@ -413,7 +413,11 @@ class LiveIngest:
             except Exception as exc:  # one bad job must not fail the others or stop the loop
                 job.error = exc
 
+        inbox = self._inbox
+        assert inbox is not None
+
         def committed(error: BaseException | None) -> None:
+            inbox.release(jobs)
             for job in jobs:
                 job.error = job.error or error
                 if job.on_done is not None:
