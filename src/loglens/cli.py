@@ -332,7 +332,16 @@ def up(listen: str, demo: bool, syslog: str | None, store_path: str | None, conf
     daemon = Daemon(resolve_store_path(store_path, config), config, demo=demo, syslog=syslog_at)
     app = create_app(daemon)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=where.host, port=where.port, log_level="warning", lifespan="off")
+        # No per-message deflate on /api/live: compressing every record cost the daemon ~15% of its
+        # ingest rate at 20k lines/s (bench/live.py); live records are for local screens and agents.
+        uvicorn.Config(
+            app,
+            host=where.host,
+            port=where.port,
+            log_level="warning",
+            lifespan="off",
+            ws_per_message_deflate=False,
+        )
     )
 
     def announce() -> None:

@@ -69,6 +69,11 @@ class Inbox:
         """Records and lines pushed and not yet committed (waiting here, or taken and on their way)."""
         return self._held
 
+    @property
+    def full(self) -> bool:
+        """True when nothing more fits (a push now would be refused whatever its size)."""
+        return self._held >= self.max_records
+
     def submit(self, job: IngestJob) -> bool:
         """Queues `job`; False (and nothing queued) when it would take the inbox past its bound."""
         with self._lock:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from loglens.inbox import IngestJob
+from loglens.inbox import Inbox, IngestJob
 from loglens.server.decode import FieldMapping, PayloadError, PayloadTooLarge, decode_ndjson, decompress
 
 if TYPE_CHECKING:
@@ -41,6 +41,9 @@ class Refused(Exception):
         self.reason = reason
 
 
+INBOX_FULL = "loglens is taking in more than it can store: retry shortly"
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body as sent (compressed or not), refused (413) past `limit` bytes."""
     declared = request.headers.get("content-length")
@@ -58,7 +61,13 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 async def read_decoded_body(request: Request, limit: int) -> bytes:
     """The body with its Content-Encoding (gzip, deflate, snappy, zstd) undone, at most `limit` bytes
-    either way (a compression bomb is cut there: 413); an undecodable body is a 400."""
+    either way (a compression bomb is cut there: 413); an undecodable body is a 400. While the
+    inbox is full, the push is refused (429) before anything is read or decoded: shedding load must
+    cost less than taking it."""
+    inbox: Inbox = request.app.state.daemon.inbox
+    if inbox.full:
+        inbox.refused += 1
+        raise Refused(429, INBOX_FULL)
     body = await read_body(request, limit)
     try:
         return decompress(body, request.headers.get("content-encoding"), limit)
@@ -83,7 +92,7 @@ async def acknowledge(daemon: Daemon, job: IngestJob) -> IngestJob:
 
     job.on_done = finished
     if not daemon.inbox.submit(job):
-        raise Refused(429, "loglens is taking in more than it can store: retry shortly")
+        raise Refused(429, INBOX_FULL)
     try:
         return await asyncio.wait_for(done, ACK_TIMEOUT_S)
     except TimeoutError:
