@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from loglens.analysis.baseline import DEFAULT_LATENESS_NS, MINUTE_NS
 from loglens.record import Level, Record
 
+MAX_FIELD_NAMES = 10_000
+"""Field names whose watched-or-not decision is remembered (bounded: names can be data)."""
 WATCHED_FIELD = re.compile(
     r"(?i)(latency|duration|elapsed|response_?time|request_?time|took|_ms$|_seconds$|_secs$)"
 )
@@ -169,6 +171,7 @@ class BucketBuilder:
         self._open: dict[tuple[int, str], MinuteBucket] = {}
         self._values: dict[tuple[int, str, str], FieldSample] = {}
         self._newest: int | None = None
+        self._watched_names: dict[str, bool] = {}
         self._closed_before: int | None = None
         self.late = 0
 
@@ -189,12 +192,20 @@ class BucketBuilder:
             if self._newest is None or record.ts > self._newest:
                 self._newest = record.ts
 
+    def _is_watched(self, name: str) -> bool:
+        """Whether a field's values are sampled: named in `watched_fields`, else a name that says it
+        is a time. Decided once per name (the regex cost more than the rest of a record's fold)."""
+        known = self._watched_names.get(name)
+        if known is None:
+            known = name in self._watched if self._watched is not None else bool(WATCHED_FIELD.search(name))
+            if len(self._watched_names) < MAX_FIELD_NAMES:
+                self._watched_names[name] = known
+        return known
+
     def _keep_fields(self, minute: int, record: Record) -> None:
         assert record.fields is not None
         for name, value in record.fields.items():
-            if self._watched is None and not WATCHED_FIELD.search(name):
-                continue
-            if self._watched is not None and name not in self._watched:
+            if not self._is_watched(name):
                 continue
             number = numeric(value)
             if number is not None:
