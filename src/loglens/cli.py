@@ -672,13 +672,14 @@ def _replayed(
     store_path: str | None, config_path: str | None, since: str | None, until: str | None
 ) -> tuple[Replay, dict[str, str]]:
     """Opens the store, runs the detectors over the range, and returns what they found with the
-    text of every template (for printing)."""
-    from loglens.analysis.findings import replay_range, template_texts
+    text of the templates it names (for printing)."""
+    from loglens.analysis.findings import replay_range, replay_texts
 
     config = load_config(config_path)
     store = _open(store_path, config, read_only=True)
     try:
-        return replay_range(store, config, since, until), template_texts(store)
+        found = replay_range(store, config, since, until)
+        return found, replay_texts(store, found)
     finally:
         store.close()
 

@@ -69,10 +69,13 @@ class Inbox:
         """Records and lines pushed and not yet committed (waiting here, or taken and on their way)."""
         return self._held
 
-    @property
-    def full(self) -> bool:
-        """True when nothing more fits (a push now would be refused whatever its size)."""
-        return self._held >= self.max_records
+    def admits_more(self) -> bool:
+        """False, counting a refusal, when nothing more fits (a push now would be refused whatever
+        its size): the server asks before reading a body, so shedding load costs little."""
+        if self._held >= self.max_records:
+            self.refused += 1
+            return False
+        return True
 
     def submit(self, job: IngestJob) -> bool:
         """Queues `job`; False (and nothing queued) when it would take the inbox past its bound."""

@@ -60,7 +60,6 @@ class LiveStats:
     records: int = 0
     lines: int = 0
     parse_errors: int = 0
-    commits: int = 0
     filtered: int = 0
     lost: list[str] = field(default_factory=list)
     stage_s: dict[str, float] = field(
@@ -467,7 +466,6 @@ class LiveIngest:
         if self._writer is not None and self._dirty:
             started = time.perf_counter()
             self._writer.commit()
-            self.stats.commits += 1
             self.stats.stage_s["commit"] += time.perf_counter() - started
         self._dirty = False
         for tailed, _ in self._files:
@@ -478,7 +476,6 @@ class LiveIngest:
         on meanwhile; a failure surfaces at the next put)."""
         if self._writer is not None and self._dirty:
             self._writer.commit_then(lambda error: None)
-            self.stats.commits += 1
         self._dirty = False
 
     def _poll_files(self, now: float) -> bool:

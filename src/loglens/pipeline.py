@@ -324,15 +324,13 @@ class StoreWriter:
                 continue
             if item is None:
                 break
-            merged, stop = self._merge_queued(item, items)
-            batch, marks, templates = merged[:3]
+            (batch, marks, templates, _), asked, stop = self._merge_queued(item, items)
             if self._error is None:  # else keep draining so producers never block on a dead writer
                 try:
                     self._write(batch, marks, templates)
                 except BaseException as exc:
                     self._error = exc
             now = time.monotonic()
-            asked = [cb for cb in merged[3:] if cb is not None]
             if asked:
                 if not waiting:
                     first_wait = now
@@ -345,14 +343,15 @@ class StoreWriter:
                 last_commit = time.monotonic()
         self._commit_for(waiting)
 
-    def _merge_queued(self, item: Item, items: queue.Queue[Item | None]) -> tuple[tuple[Any, ...], bool]:
-        """`item` and the items queued behind it (up to `MERGE_ROWS` rows) as one write: one insert
-        instead of many — each DuckDB call waits for the GIL, which the pipeline and the server hold
-        most of the time under load. Returns (batch, marks, templates, *commit callbacks) and whether
-        the stop signal was met."""
-        batches = [item[0]] if item[0] is not None else []
+    def _merge_queued(
+        self, item: Item, items: queue.Queue[Item | None]
+    ) -> tuple[Item, list[Committed], bool]:
+        """`item` and the items queued behind it (up to `MERGE_ROWS` rows) as one write — one insert
+        instead of many: each DuckDB call waits for the GIL, which the pipeline and the server hold
+        most of the time under load. Returns the merged item (without a callback), the commit
+        callbacks it gathered, and whether the stop signal was met."""
+        merged = [item]
         rows = item[0].num_rows if item[0] is not None else 0
-        marks, templates, callbacks = list(item[1]), list(item[2]), [item[3]]
         stop = False
         while rows < MERGE_ROWS:
             try:
@@ -362,14 +361,14 @@ class StoreWriter:
             if more is None:
                 stop = True
                 break
-            if more[0] is not None:
-                batches.append(more[0])
-                rows += more[0].num_rows
-            marks.extend(more[1])
-            templates.extend(more[2])
-            callbacks.append(more[3])
+            merged.append(more)
+            rows += more[0].num_rows if more[0] is not None else 0
+        batches = [batch for batch, _, _, _ in merged if batch is not None]
+        marks = [mark for _, item_marks, _, _ in merged for mark in item_marks]
+        templates = [change for _, _, changes, _ in merged for change in changes]
+        callbacks = [committed for _, _, _, committed in merged if committed is not None]
         batch = self._store.combine(batches) if batches else None
-        return (batch, marks, templates, *callbacks), stop
+        return (batch, marks, templates, None), callbacks, stop
 
     def _commit_for(self, waiting: list[Committed]) -> None:
         """Commits (unless the writer has failed), tells each waiting producer how it went, and

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from loglens.analysis.findings import replay_range, template_texts
+from loglens.analysis.findings import named_templates, replay_range
 from loglens.analysis.incidents import Incident
 from loglens.analysis.report import incident_json
 from loglens.errors import LoglensError
@@ -105,7 +105,7 @@ def explain_view(store: Store, config: Config, incident_id: str, context: int) -
         raise UnknownIncidentError(
             f"no incident {incident_id!r}; the latest are: {known} (see `loglens incidents`)"
         )
-    return explain_incident(store, match, template_texts(store), context)
+    return explain_incident(store, match, named_templates(store, match.anomalies), context)
 
 
 def render_explanation(found: dict[str, Any]) -> str:

@@ -3,10 +3,11 @@ by the CLI on its own store and by the daemon's API on its store, so both print 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from loglens.analysis.detectors import SEVERITY_RANK
+from loglens.analysis.detectors import SEVERITY_RANK, Anomaly
 from loglens.analysis.report import anomaly_json
 from loglens.analysis.watch import Replay, replay
 from loglens.query.timerange import parse_time_bound
@@ -25,9 +26,16 @@ def replay_range(store: Store, config: Config, since: str | None, until: str | N
     return replay(store, since_ns, until_ns, config.analysis)
 
 
-def template_texts(store: Store) -> dict[str, str]:
-    """Every stored template's text by id: findings name templates by id, people read the text."""
-    return {t.id: t.text for t in store.templates()}
+def named_templates(store: Store, anomalies: Iterable[Anomaly]) -> dict[str, str]:
+    """The text of each template these anomalies name (findings name templates by id, people read
+    the text), fetched by id rather than the whole table."""
+    return store.template_texts({a.template_id for a in anomalies if a.template_id})
+
+
+def replay_texts(store: Store, found: Replay) -> dict[str, str]:
+    """The texts of the templates a replay's anomalies and incidents name."""
+    members = (a for incident in found.incidents for a in incident.anomalies)
+    return named_templates(store, chain(found.anomalies, members))
 
 
 def anomalies_view(
@@ -41,7 +49,7 @@ def anomalies_view(
     """`loglens anomalies --json` and `GET /api/anomalies`: the anomalies at or above `min_severity`
     of `services` (all when empty), oldest first, each with its template's text."""
     found = replay_range(store, config, since, until).anomalies
-    templates = template_texts(store)
+    templates = named_templates(store, found)
     floor = SEVERITY_RANK[min_severity]
     return [
         anomaly_json(a) | {"template": templates.get(a.template_id or "")}

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from loglens.analysis.diff import diff_view
 from loglens.analysis.explain import UnknownIncidentError, explain_view
-from loglens.analysis.findings import anomalies_view, replay_range, template_texts
+from loglens.analysis.findings import anomalies_view, replay_range, replay_texts
 from loglens.analysis.metrics import metrics_view
 from loglens.analysis.patterns import RECENT_SHARE, pattern_json
 from loglens.analysis.patterns import patterns as find_patterns
@@ -128,7 +128,8 @@ def patterns(
 
 def _replayed(daemon: Daemon, since: str | None, until: str | None) -> tuple[Replay, dict[str, str]]:
     """The detectors over the stored range, as `loglens incidents` runs them."""
-    return replay_range(daemon.store, daemon.config, since, until), template_texts(daemon.store)
+    found = replay_range(daemon.store, daemon.config, since, until)
+    return found, replay_texts(daemon.store, found)
 
 
 @router.get("/anomalies", summary="What the detectors found unusual (as `loglens anomalies --json`)")

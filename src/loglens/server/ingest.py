@@ -65,8 +65,7 @@ async def read_decoded_body(request: Request, limit: int) -> bytes:
     inbox is full, the push is refused (429) before anything is read or decoded: shedding load must
     cost less than taking it."""
     inbox: Inbox = request.app.state.daemon.inbox
-    if inbox.full:
-        inbox.refused += 1
+    if not inbox.admits_more():
         raise Refused(429, INBOX_FULL)
     body = await read_body(request, limit)
     try:
