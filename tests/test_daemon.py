@@ -84,6 +84,28 @@ class TestIngest:
         assert values["loglens_store_bytes"] > 0 and values["loglens_commits_total"] >= 1
         assert "# TYPE loglens_inbox_depth gauge" in text
 
+    def test_big_json_bodies_are_decoded_beside_the_server(self, up: Up) -> None:
+        """A 3,000-line NDJSON push goes to a decode worker and is stored as a small one would be; a
+        body over the push limit comes back from the worker as a 413, a broken one as per-line errors."""
+        events = [
+            {"ts": f"2026-11-27T10:00:{i % 60:02d}Z", "service": "bulk", "level": "warn" if i % 2 else "info",
+             "msg": f"batch item {i}", "item": {"n": i}}
+            for i in range(3_000)
+        ]  # fmt: skip
+        body = b"\n".join(json.dumps(event).encode() for event in events)
+        assert len(body) > 100_000
+        ndjson = {"Content-Type": "application/x-ndjson"}
+        answer = up.client.post("/ingest", content=body, headers=ndjson)
+        assert answer.status_code == 200 and answer.json() == {"accepted": 3_000, "errors": []}
+        found = up.client.get(
+            "/api/logs", params={"service": "bulk", "level": "warning", "limit": 5000}
+        ).json()
+        assert found["count"] == 1_500
+        broken = up.client.post("/ingest", content=body.replace(b'{"ts"', b"{ts", 2), headers=ndjson)
+        assert broken.json()["accepted"] == 3_000 and len(broken.json()["errors"]) == 2
+        metrics = up.client.get("/metrics").text
+        assert 'loglens_decoded_bodies_total{where="worker"} 2' in metrics
+
     def test_stats_per_bucket(self, up: Up) -> None:
         """/api/stats counts hits per minute and level (and per service); a bucket under 1 s is a 400."""
         body = b"".join(

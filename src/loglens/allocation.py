@@ -46,3 +46,46 @@ def bulk_allocation() -> Iterator[Callable[[], None]]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+class PacedCollection:
+    """The cyclic collector of a long-running process, run by the clock instead of by allocations.
+
+    The daemon allocates a few containers per record (a dict per JSON line, its fields, the Record):
+    at 30k lines/s the collector's allocation trigger fired thousands of times a second and rescanned
+    the batches waiting in queues each time; decoding a line cost 17.7 µs of CPU in the daemon
+    against 11.1 µs with collection paced (bench/live.py, 16 senders: 28k → 31k lines/s). `start`
+    freezes what start-up made (it lives as long as the process) and turns the trigger off; `tick`,
+    called about once a second, collects the young generations every `young_every_s` and everything
+    every `full_every_s`, so a reference cycle is still freed within seconds.
+    """
+
+    def __init__(self, young_every_s: float = 5.0, full_every_s: float = 600.0) -> None:
+        self.young_every_s = young_every_s
+        self.full_every_s = full_every_s
+        self._last_young = 0.0
+        self._last_full = 0.0
+        self._was_enabled = False
+
+    def start(self, now: float) -> None:
+        """Freezes the objects alive now and turns automatic collection off."""
+        self._was_enabled = gc.isenabled()
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        self._last_young = self._last_full = now
+
+    def tick(self, now: float) -> None:
+        """Collects what is due at `now` (seconds, monotonic)."""
+        if now - self._last_full >= self.full_every_s:
+            gc.collect()
+            self._last_full = self._last_young = now
+        elif now - self._last_young >= self.young_every_s:
+            gc.collect(1)
+            self._last_young = now
+
+    def stop(self) -> None:
+        """Automatic collection as it was before `start`."""
+        gc.unfreeze()
+        if self._was_enabled:
+            gc.enable()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
+from loglens.allocation import PacedCollection
 from loglens.analysis.live_watch import LiveWatch
 from loglens.client import DAEMON_FILE
 from loglens.config import Config
@@ -28,6 +29,7 @@ from loglens.inbox import Inbox, IngestJob
 from loglens.live import LiveIngest
 from loglens.pipeline import Ingestor, StoreWriter
 from loglens.record import Record
+from loglens.server.decoders import DecodePool
 from loglens.server.live import LiveHub
 from loglens.sources.syslog import SyslogCounters, serve_syslog
 from loglens.store.duckdb import DuckDBStore
@@ -83,6 +85,7 @@ class Daemon:
         self.ingestor.start_mining(0)
         self.writer = StoreWriter(self.store, max_batches=DAEMON_WRITER_BATCHES)
         self.inbox = Inbox(config.server.inbox_records)
+        self.decoders = DecodePool(config.server.decode_workers)
         self.hub = LiveHub()
         self.watch = LiveWatch(config.analysis, self.hub.publish_event, self.store.template_texts)
         self.watch.warm(self.store, time.time_ns())
@@ -91,7 +94,7 @@ class Daemon:
             self.writer,
             config.follow,
             on_records=self._on_records,
-            on_tick=self.watch.tick,
+            on_tick=self._tick,
         )
         self.live.attach(self.inbox)
         patterns = [rule.path for rule in config.sources]
@@ -116,10 +119,12 @@ class Daemon:
                 threading.Thread(target=self._run_syslog, name="loglens-syslog", daemon=True)
             )
         self.failure: BaseException | None = None
+        self.collection = PacedCollection()
 
     def start(self) -> None:
         """Starts the pipeline (and the demo feed, the syslog listener); raises when a listener
         cannot bind."""
+        self.collection.start(time.monotonic())
         for thread in self._threads:
             thread.start()
         if self.syslog is not None:
@@ -160,6 +165,11 @@ class Daemon:
         """Each stored batch: to live subscribers, then to the detectors (pipeline thread)."""
         self.hub.publish(records)
         self.watch.add(records)
+
+    def _tick(self) -> None:
+        """Time-driven work, about once a second on the pipeline thread."""
+        self.watch.tick()
+        self.collection.tick(time.monotonic())
 
     def _run_live(self) -> None:
         try:
@@ -202,6 +212,7 @@ class Daemon:
         for thread in self._threads:
             thread.join(30)
         self.inbox.close()
+        self.decoders.close()
         try:
             self.writer.close()
         finally:
@@ -210,3 +221,4 @@ class Daemon:
                 with_pid = json.loads(self.daemon_file.read_text() or "{}")
                 if with_pid.get("pid") == os.getpid():
                     self.daemon_file.unlink()
+            self.collection.stop()

@@ -12,6 +12,7 @@ from loglens.errors import ReadOnlyError, StoreError
 from loglens.mining.drain import TemplateChange
 from loglens.record import Level, Record
 from loglens.sources.file import Checkpoint
+from loglens.store import duckdb as duckdb_store
 from loglens.store.duckdb import DuckDBStore
 from loglens.store.schema import CURRENT_VERSION
 
@@ -204,4 +205,29 @@ class TestCheckpointingWhileLive:
             largest = max(largest, wal.stat().st_size if wal.exists() else 0)
         assert path.stat().st_size > 2_000_000  # rows reached the file itself
         assert largest < 4_000_000, largest  # ~6 MB were written in all
+        store.close()
+
+    def test_checkpoints_once_per_row_group_filled(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """DuckDB's own trigger is out of reach (the log cap); the store folds the log into the file
+        at the commit that fills a row group, and not before (row groups scaled down to 5,000 rows)."""
+        monkeypatch.setattr(duckdb_store, "ROW_GROUP_ROWS", 5_000)
+        path = tmp_path / "s.duckdb"
+        store = DuckDBStore(path)
+        wal = Path(str(path) + ".wal")
+        sizes: list[int] = []
+        for commit in range(6):
+            store.append(
+                [make_record(commit * 2000 + i, message=f"job {i} " + "y" * 80) for i in range(2000)]
+            )
+            store.commit()
+            sizes.append(wal.stat().st_size if wal.exists() else 0)
+        # 2,000 and 4,000 rows: only logged; 6,000 (a group filled): checkpointed; 8,000: logged again;
+        # 10,000: checkpointed; 12,000: logged.
+        assert sizes[1] > sizes[0] > 100_000, sizes
+        assert sizes[2] < sizes[0] // 10, sizes
+        assert sizes[3] > sizes[2], sizes
+        assert sizes[4] < sizes[0] // 10, sizes
+        assert store.count() == 12_000
         store.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -113,10 +113,11 @@ def push_limit(daemon: Daemon) -> int:
     return daemon.config.server.inbox_records
 
 
-def checked(decode: Callable[[], D]) -> D:
-    """Runs a decoder, turning an unreadable payload into 400 (413 when too large)."""
+async def decode_body(daemon: Daemon, decode: Callable[..., D], body: bytes, *args: Any, **kwargs: Any) -> D:
+    """Runs a decoder (in the daemon's decode pool when the body is big), turning an unreadable
+    payload into 400 (413 when too large)."""
     try:
-        return decode()
+        return await daemon.decoders.run(decode, body, *args, **kwargs)
     except PayloadTooLarge as exc:
         raise Refused(413, str(exc)) from None
     except PayloadError as exc:
@@ -150,10 +151,14 @@ async def ingest_text(
                 default_service=service or source,
             )
             limit = push_limit(daemon)
-            decoded = checked(
-                lambda: decode_ndjson(
-                    body, mapping, time.time_ns(), max_records=limit, levels=daemon.ingestor.levels
-                )
+            decoded = await decode_body(
+                daemon,
+                decode_ndjson,
+                body,
+                mapping,
+                time.time_ns(),
+                max_records=limit,
+                levels=daemon.ingestor.levels,
             )
             job = await acknowledge(daemon, IngestJob(records=decoded.records, source=source))
             return JSONResponse({"accepted": job.stored, "errors": decoded.errors[:MAX_ERRORS_SHOWN]})

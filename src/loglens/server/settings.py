@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from loglens.errors import ConfigError
 from loglens.inbox import DEFAULT_MAX_RECORDS
 from loglens.server.auth import Token, parse_tokens
+from loglens.server.decoders import default_workers
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
-SERVER_KEYS = ("inbox_records", "max_body_bytes", "tokens")
+SERVER_KEYS = ("inbox_records", "max_body_bytes", "decode_workers", "tokens")
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,11 +19,13 @@ class ServerSettings:
     """Args:
     inbox_records: records (or lines) pushed and not yet stored, at most; past it pushes get 429.
     max_body_bytes: largest request body, after decompression; past it 413.
+    decode_workers: processes that decode big push bodies (0: the server decodes them itself).
     tokens: access tokens (`[[server.tokens]]`); none: only this machine may connect.
     """
 
     inbox_records: int = DEFAULT_MAX_RECORDS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    decode_workers: int = field(default_factory=default_workers)
     tokens: tuple[Token, ...] = ()
 
 
@@ -36,7 +39,8 @@ def parse_server(table: dict[str, Any], where: str) -> ServerSettings:
         if key == "tokens":
             tokens = parse_tokens(value, where)
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{where}: [server] {key} must be a whole number ≥ 1")
+        least = 0 if key == "decode_workers" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(f"{where}: [server] {key} must be a whole number ≥ {least}")
         values[key] = value
     return ServerSettings(**values, tokens=tokens)

@@ -31,7 +31,7 @@ from loglens.server.decode import (
 from loglens.server.ingest import (
     Refused,
     acknowledge,
-    checked,
+    decode_body,
     push_limit,
     read_body,
     read_decoded_body,
@@ -62,15 +62,15 @@ async def loki_push(request: Request) -> Response:
     try:
         body = await read_body(request, daemon.config.server.max_body_bytes)
         headers = request.headers
-        decoded = checked(
-            lambda: decode_loki(
-                body,
-                headers.get("content-type"),
-                headers.get("content-encoding"),
-                time.time_ns(),
-                max_bytes=daemon.config.server.max_body_bytes,
-                **limits(daemon),
-            )
+        decoded = await decode_body(
+            daemon,
+            decode_loki,
+            body,
+            headers.get("content-type"),
+            headers.get("content-encoding"),
+            time.time_ns(),
+            max_bytes=daemon.config.server.max_body_bytes,
+            **limits(daemon),
         )
         await acknowledge(daemon, IngestJob(records=decoded.records, source="loki"))
     except Refused as exc:
@@ -86,7 +86,7 @@ async def es_bulk(request: Request, index: str | None = None) -> Response:
     started = time.monotonic()
     try:
         body = await read_decoded_body(request, daemon.config.server.max_body_bytes)
-        decoded = checked(lambda: decode_es_bulk(body, time.time_ns(), index, **limits(daemon)))
+        decoded = await decode_body(daemon, decode_es_bulk, body, time.time_ns(), index, **limits(daemon))
         await acknowledge(daemon, IngestJob(records=decoded.records, source=f"es:{index or '_bulk'}"))
     except Refused as exc:
         answer = refusal(exc)
@@ -116,7 +116,7 @@ async def otlp_logs(request: Request) -> Response:
     as_json = "json" in content_type
     try:
         body = await read_decoded_body(request, daemon.config.server.max_body_bytes)
-        decoded = checked(lambda: decode_otlp(body, content_type, time.time_ns(), **limits(daemon)))
+        decoded = await decode_body(daemon, decode_otlp, body, content_type, time.time_ns(), **limits(daemon))
         await acknowledge(daemon, IngestJob(records=decoded.records, source="otlp"))
     except Refused as exc:
         return refusal(exc)
@@ -132,7 +132,7 @@ async def hec_event(request: Request) -> JSONResponse:
     try:
         body = await read_decoded_body(request, daemon.config.server.max_body_bytes)
         try:
-            decoded = decode_hec_event(body, time.time_ns(), **limits(daemon))
+            decoded = await daemon.decoders.run(decode_hec_event, body, time.time_ns(), **limits(daemon))
         except PayloadError as exc:  # HEC answers with its own error codes
             status, payload = hec_error_response(exc)
             return JSONResponse(payload, status_code=status)
@@ -150,7 +150,7 @@ async def hec_raw(request: Request) -> JSONResponse:
     try:
         body = await read_decoded_body(request, daemon.config.server.max_body_bytes)
         params = dict(request.query_params)
-        decoded = checked(lambda: decode_hec_raw(body, time.time_ns(), params, **limits(daemon)))
+        decoded = await decode_body(daemon, decode_hec_raw, body, time.time_ns(), params, **limits(daemon))
         await acknowledge(daemon, IngestJob(records=decoded.records, source="hec"))
     except Refused as exc:
         return refusal(exc)
@@ -163,7 +163,7 @@ async def datadog_logs(request: Request) -> JSONResponse:
     daemon = _daemon(request)
     try:
         body = await read_decoded_body(request, daemon.config.server.max_body_bytes)
-        decoded = checked(lambda: decode_datadog(body, time.time_ns(), **limits(daemon)))
+        decoded = await decode_body(daemon, decode_datadog, body, time.time_ns(), **limits(daemon))
         await acknowledge(daemon, IngestJob(records=decoded.records, source="datadog"))
     except Refused as exc:
         return refusal(exc)
