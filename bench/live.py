@@ -65,6 +65,7 @@ CORPUS_LINES = 200_000
 LIVE_SERVICE = "livebench"
 WARM_SERVICE = "livewarm"
 TICK_S = 0.01
+PACED_CONNECTIONS = 16
 LATENCY_RATES = (5_000, 20_000)
 BATCH_LINES = 1_000
 SENDERS = (4, 16)
@@ -584,7 +585,11 @@ async def _subscribe(ws_url: str, deflate: bool, ready: Any, done: Any, expected
                 now = time.monotonic_ns()
                 data = orjson.loads(message)
                 kind = data["type"]
-                if kind == "record":
+                if kind == "records":
+                    for record in data["records"]:
+                        latencies.append(now - record["fields"]["sent_ns"])
+                    counts["received"] += len(data["records"])
+                elif kind == "record":
                     latencies.append(now - data["record"]["fields"]["sent_ns"])
                     counts["received"] += 1
                 elif kind == "missed":
@@ -616,7 +621,7 @@ async def paced_send(url: str, tails: list[bytes], rate: int, seconds: float, se
     time (monotonic ns); a batch is sent on time even while earlier ones await their answer."""
     per_tick = max(1, round(rate * TICK_S))
     result = PacedResult()
-    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    limits = httpx.Limits(max_connections=PACED_CONNECTIONS, max_keepalive_connections=PACED_CONNECTIONS)
     async with httpx.AsyncClient(limits=limits, timeout=120) as client:
 
         async def post(body: bytes) -> None:
@@ -681,7 +686,7 @@ def latency_phase(
     ctx = multiprocessing.get_context("spawn")
     ready, done, expected = ctx.Event(), ctx.Event(), ctx.Value("q", 0)
     receiving, sending = ctx.Pipe(duplex=False)
-    ws_url = url.replace("http://", "ws://") + f"/api/live?service={LIVE_SERVICE}"
+    ws_url = url.replace("http://", "ws://") + f"/api/live?service={LIVE_SERVICE}&batch=true"
     proc = ctx.Process(target=subscriber_process, args=(ws_url, deflate, ready, done, expected, sending))
     proc.start()
     if not ready.wait(30):

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -380,6 +381,29 @@ class TestLive:
         records = [m["record"] for m in messages if m["type"] == "record"]
         assert [(r["svc"], r["lvl"], r["msg"]) for r in records] == [("ws", "error", "broken pipe")]
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+    def test_websocket_batches_with_a_regex_filter(self, tmp_path: Path) -> None:
+        """`batch=true`: the records of one push arrive together in one `records` message; a filter
+        only SQL decides (a regex) selects the same records as a simple one would."""
+        from websockets.sync.client import connect
+
+        daemon = Up(tmp_path)
+        query = urlencode({"batch": "true", "q": "/step [0-9]*0$/", "service": "b"})
+        ws_url = daemon.url.replace("http://", "ws://") + "/api/live?" + query
+        with connect(ws_url) as socket:
+            assert json.loads(socket.recv(timeout=10)) == {"type": "connected"}
+            body = b"".join(f"2026-11-27 10:00:{i:02d} INFO step {i}\n".encode() for i in range(40))
+            daemon.client.post("/ingest", params={"service": "b"}, content=body)
+            daemon.client.post("/ingest", params={"service": "other"}, content=body)
+            batches = []
+            while sum(len(m["records"]) for m in batches) < 4:
+                message = json.loads(socket.recv(timeout=10))
+                if message["type"] == "records":
+                    batches.append(message)
+        daemon.stop()
+        got = [r["msg"] for m in batches for r in m["records"]]
+        assert got == ["step 0", "step 10", "step 20", "step 30"]
+        assert len(batches) <= 2  # one push, one or two batches as the pipeline took them; not four
 
     def test_anomalies_and_incidents_are_pushed_as_found(self, tmp_path: Path) -> None:
         """The daemon's detectors watch what is pushed: anomalies and the incident reach a live

@@ -755,20 +755,30 @@ def _compare_sql(field: str, op: CompareOp, value: float, params: list[object]) 
 
 def level_clause(spec: str) -> CompiledQuery:
     """The query for `--level`: a name (`error`), a list (`error,warning`) or a bound (`>=warning`)."""
+    return compile_node(level_node(spec))
+
+
+def level_node(spec: str) -> Node:
+    """`level_clause`'s query as a tree."""
     spec = "".join(spec.split())
     if not spec:
         raise QuerySyntaxError("expected a level such as error, error,warning or >=warning", spec, 0)
-    return compile_node(_bare_value("level", spec, spec, 0))
+    return _bare_value("level", spec, spec, 0)
 
 
 def service_clause(names: Sequence[str]) -> CompiledQuery:
     """The query for repeated `--service` flags: any of the names (each may hold `*` or a comma list)."""
+    return compile_node(service_node(names))
+
+
+def service_node(names: Sequence[str]) -> Node:
+    """`service_clause`'s query as a tree (the empty `And`, matching everything, for no names)."""
     nodes: list[Node] = []
     for name in names:
         if not name.strip():
             raise QuerySyntaxError("expected a service name", name, 0)
         nodes.append(_bare_value("service", name.strip(), name.strip(), 0))
-    return compile_node(_flatten(Or, nodes)) if nodes else CompiledQuery("TRUE", [])
+    return _flatten(Or, nodes) if nodes else And(())
 
 
 def grep_clause(pattern: str) -> CompiledQuery:

@@ -1,19 +1,22 @@
-"""Queries on records that are not stored yet: the live views (`loglens tail`, `loglens run`).
+"""Queries on records that are not stored yet: the live views (`loglens tail`, `loglens run`, the
+daemon's live channel).
 
-The query language compiles to SQL over the `records` layout, and nothing else should interpret it:
-a batch of fresh records is put in that layout (the store's own Arrow conversion) and the compiled
-condition runs on it in a private in-memory DuckDB, so a live filter and `loglens logs` can never
-disagree about what a query means.
+The query language compiles to SQL over the `records` layout: a batch of fresh records is put in
+that layout (the store's own Arrow conversion) and the compiled condition runs on it in a private
+in-memory DuckDB, so a live filter and `loglens logs` cannot disagree about what a query means.
+`live_matcher` first tries the Python back-end (`predicate.py`), which decides only the nodes whose
+meaning leaves no room for disagreement (names, levels, words) and hands anything else to SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import duckdb
 import pyarrow as pa
 
-from loglens.query.language import CompiledQuery
+from loglens.query.language import And, CompiledQuery, compile_node, level_node, parse_query, service_node
+from loglens.query.predicate import Predicate, record_predicate
 from loglens.record import Record
 from loglens.store.duckdb import records_to_arrow
 
@@ -44,3 +47,33 @@ class RecordMatcher:
         """Frees the in-memory database."""
         if self._con is not None:
             self._con.close()
+
+
+class PredicateMatcher:
+    """Picks the records of a batch for which a Python predicate holds."""
+
+    def __init__(self, decide: Predicate) -> None:
+        self._decide = decide
+
+    def __call__(self, records: Sequence[Record]) -> list[Record]:
+        """The matching records, in their order."""
+        decide = self._decide
+        return [record for record in records if decide(record)]
+
+    def close(self) -> None:
+        """Nothing to free (the same shape as RecordMatcher)."""
+
+
+def live_matcher(
+    query: str = "", level: str | None = None, services: Sequence[str] = ()
+) -> Callable[[Sequence[Record]], list[Record]]:
+    """The filter of a live subscriber: the query, the level spec and any of the services, decided in
+    Python when every part can be, else by SQL. Raises QueryError for a query that does not parse."""
+    parts = [parse_query(query), service_node(services)]
+    if level:
+        parts.append(level_node(level))
+    node = And(tuple(parts))
+    decide = record_predicate(node)
+    if decide is not None:
+        return PredicateMatcher(decide)
+    return RecordMatcher(compile_node(node))

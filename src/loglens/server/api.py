@@ -23,7 +23,7 @@ from loglens.errors import LoglensError, QueryError
 from loglens.formats.timestamp import to_iso_ms
 from loglens.output import record_json
 from loglens.query.filters import record_filter
-from loglens.query.matcher import RecordMatcher
+from loglens.query.matcher import live_matcher
 from loglens.query.timerange import parse_duration
 from loglens.server.live import SUBSCRIBER_BUFFER, live_messages, sse_events
 from loglens.server.metrics import metrics_text
@@ -290,7 +290,7 @@ async def live_sse(
     """`event: record` per matching record, `event: anomaly` / `event: incident` as the detectors
     find them, `event: missed` when this reader fell behind."""
     daemon: Daemon = request.app.state.daemon
-    matcher = RecordMatcher(record_filter(daemon.config.timezone, q, None, level, service or ()))
+    matcher = live_matcher(q, level, service or ())
     events = sse_events(daemon.hub, matcher, heartbeat, buffer, service or ())
     return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
@@ -303,20 +303,24 @@ async def live_websocket(
     service: Annotated[list[str] | None, Query()] = None,
     heartbeat: float = 15.0,
     buffer: int = SUBSCRIBER_BUFFER,
+    batch: bool = False,
 ) -> None:
-    """JSON messages: `{"type": "record", "record": …}`, `{"type": "anomaly", "anomaly": …}`,
-    `{"type": "incident", "state": "opened"|"closed", "incident": …}`, `{"type": "missed", "missed":
-    N}`, `{"type": "heartbeat"}` — the same channel as /api/live/sse."""
+    """JSON messages: `{"type": "record", "record": …}` (with `batch=true`, one `{"type": "records",
+    "records": […]}` per group of records that arrived together: what a screen wants at thousands of
+    lines a second), `{"type": "anomaly", "anomaly": …}`, `{"type": "incident", "state":
+    "opened"|"closed", "incident": …}`, `{"type": "missed", "missed": N}`, `{"type": "heartbeat"}` —
+    the same channel as /api/live/sse."""
     daemon: Daemon = websocket.app.state.daemon
     await websocket.accept()
     try:
-        matcher = RecordMatcher(record_filter(daemon.config.timezone, q, None, level, service or ()))
+        matcher = live_matcher(q, level, service or ())
     except LoglensError as exc:  # 1008 (policy violation) with the reason, as the SSE route's 400
         await websocket.close(code=1008, reason=str(exc)[:120])
         return
     limit = max(1, min(buffer, SUBSCRIBER_BUFFER))
     try:
-        async for message in live_messages(daemon.hub, matcher, max(0.1, heartbeat), limit, service or ()):
+        messages = live_messages(daemon.hub, matcher, max(0.1, heartbeat), limit, service or (), batch)
+        async for message in messages:
             await websocket.send_bytes(orjson.dumps(message))
     except WebSocketDisconnect:
         return

@@ -116,12 +116,14 @@ async def live_messages(
     heartbeat_s: float,
     limit: int = SUBSCRIBER_BUFFER,
     services: Sequence[str] = (),
+    batched: bool = False,
 ) -> AsyncIterator[dict[str, Any]]:
-    """What a subscriber is sent, as objects: `{"type": "record", "record": …}`, `{"type": "anomaly",
-    "anomaly": …}`, `{"type": "incident", "state": "opened"|"closed", "incident": …}`, `{"type":
-    "missed", "missed": N}` and `{"type": "heartbeat"}` (the one source of both the SSE and WebSocket
-    channels). `services`, when given, also filters anomalies and incidents (by the services they
-    concern); the query and level filter records only."""
+    """What a subscriber is sent, as objects: `{"type": "record", "record": …}` (or, `batched`, one
+    `{"type": "records", "records": […]}` for all the records that arrived together), `{"type":
+    "anomaly", "anomaly": …}`, `{"type": "incident", "state": "opened"|"closed", "incident": …}`,
+    `{"type": "missed", "missed": N}` and `{"type": "heartbeat"}` (the one source of both the SSE and
+    WebSocket channels). `services`, when given, also filters anomalies and incidents (by the
+    services they concern); the query and level filter records only."""
     wanted = set(services)
     subscriber = hub.subscribe(limit)
     try:
@@ -135,8 +137,13 @@ async def live_messages(
             records, events, missed = subscriber.take()
             if missed:
                 yield {"type": "missed", "missed": missed}
-            for record in matcher(records):
-                yield {"type": "record", "record": record_json(record)}
+            matched = matcher(records)
+            if batched:
+                if matched:
+                    yield {"type": "records", "records": [record_json(record) for record in matched]}
+            else:
+                for record in matched:
+                    yield {"type": "record", "record": record_json(record)}
             for event in events:
                 if not wanted or wanted & set(event_services(event)):
                     yield event
@@ -153,14 +160,18 @@ async def sse_events(
 ) -> AsyncIterator[bytes]:
     """Server-sent events: `event: record` with a record's JSON (as `logs --json`), `event: anomaly`
     and `event: incident` with the message as the WebSocket sends it, `event: missed` with
-    `{"missed": N}` when the buffer overflowed, and a `: heartbeat` comment when idle."""
-    async for message in live_messages(hub, matcher, heartbeat_s, limit, services):
+    `{"missed": N}` when the buffer overflowed, and a `: heartbeat` comment when idle. The records
+    that arrived together go out in one write (one event each): a write per record cost more than
+    encoding it."""
+    async for message in live_messages(hub, matcher, heartbeat_s, limit, services, batched=True):
         kind = message["type"]
         if kind in ("connected", "heartbeat"):
             yield b": " + kind.encode() + b"\n\n"
         elif kind == "missed":
             yield b"event: missed\ndata: " + orjson.dumps({"missed": message["missed"]}) + b"\n\n"
-        elif kind == "record":
-            yield b"event: record\ndata: " + orjson.dumps(message["record"]) + b"\n\n"
+        elif kind == "records":
+            yield b"".join(
+                b"event: record\ndata: " + orjson.dumps(one) + b"\n\n" for one in message["records"]
+            )
         else:
             yield b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(message) + b"\n\n"
