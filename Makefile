@@ -10,9 +10,10 @@ STORE   ?= $(CURDIR)/.loglens/loglens.duckdb
 .PHONY: run test bench lint fmt clean venv sysdeps
 
 # System packages the tests use, installed from Debian when missing (CI starts from a clean machine):
-# systemd-journal-remote writes the journal files the journald tests read.
-SYSDEPS_CHECK := test -x /lib/systemd/systemd-journal-remote || test -x /usr/lib/systemd/systemd-journal-remote
-SYSDEPS_PKGS  := systemd-journal-remote
+# systemd-journal-remote writes the journal files the journald tests read; chromium is the browser
+# the dashboard's Playwright tests drive (`playwright install` is neither needed nor possible here).
+SYSDEPS_CHECK := { test -x /lib/systemd/systemd-journal-remote || test -x /usr/lib/systemd/systemd-journal-remote; } && test -x /usr/bin/chromium
+SYSDEPS_PKGS  := systemd-journal-remote chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 sysdeps:
 	@$(SYSDEPS_CHECK) || { command -v apt-get >/dev/null && \

@@ -31,10 +31,15 @@ from loglens.pipeline import Ingestor, StoreWriter
 from loglens.record import Record
 from loglens.server.decoders import DecodePool
 from loglens.server.live import LiveHub
+from loglens.sources.host import HostSampler
 from loglens.sources.syslog import SyslogCounters, serve_syslog
-from loglens.store.duckdb import DuckDBStore
+from loglens.store.duckdb import DEFAULT_MEMORY_LIMIT, DuckDBStore
 
 DEMO_RATE = 50.0
+DAEMON_MEMORY_LIMIT = "256MB"
+"""DuckDB's cap in the daemon, unless [store] memory_limit says otherwise: its writer shares the
+database with the API's queries, and the dashboard asks several at once (the bulk writer's 32 MB made
+one concurrent query in four fail with DuckDB's out-of-memory error)."""
 DAEMON_WRITER_BATCHES = 64
 """Batches the pipeline may be ahead of the store writer. Larger than a bulk load's: while DuckDB
 checkpoints inside a commit (up to seconds), the pipeline goes on parsing and publishing live; the
@@ -80,7 +85,10 @@ class Daemon:
     ) -> None:
         self.config = config
         self.store_path = store_path
-        self.store = DuckDBStore(store_path, memory_limit=config.memory_limit, compression=config.compression)
+        memory_limit = (
+            DAEMON_MEMORY_LIMIT if config.memory_limit == DEFAULT_MEMORY_LIMIT else config.memory_limit
+        )
+        self.store = DuckDBStore(store_path, memory_limit=memory_limit, compression=config.compression)
         self.ingestor = Ingestor(self.store, config)
         self.ingestor.start_mining(0)
         self.writer = StoreWriter(self.store, max_batches=DAEMON_WRITER_BATCHES)
@@ -120,6 +128,7 @@ class Daemon:
             )
         self.failure: BaseException | None = None
         self.collection = PacedCollection()
+        self.host = HostSampler()
 
     def start(self) -> None:
         """Starts the pipeline (and the demo feed, the syslog listener); raises when a listener
@@ -169,7 +178,9 @@ class Daemon:
     def _tick(self) -> None:
         """Time-driven work, about once a second on the pipeline thread."""
         self.watch.tick()
-        self.collection.tick(time.monotonic())
+        now = time.monotonic()
+        self.host.tick(now)
+        self.collection.tick(now)
 
     def _run_live(self) -> None:
         try:

@@ -73,17 +73,18 @@ def logs(
     since: Annotated[str | None, Query(description="15m, 2h, 2d or a time.")] = None,
     until: Annotated[str | None, Query(description="Same forms as since; exclusive.")] = None,
     limit: Annotated[int, Query(ge=0, le=MAX_LIMIT, description="The last N; 0: all.")] = 100,
+    first: Annotated[bool, Query(description="The first `limit` of the range instead of the last.")] = False,
 ) -> dict[str, Any]:
     """`{"records": [...], "count": N}` with records as in `loglens logs --json`, plus their `id`
     and `raw` text."""
     daemon: Daemon = request.app.state.daemon
     where = record_filter(daemon.config.timezone, q, grep, level, service or (), since, until)
-    found = daemon.store.search(where.where, where.params, limit or None)
+    found = daemon.store.search(where.where, where.params, limit or None, oldest=first)
     records = [{**record_json(r), "id": r.id, "raw": r.raw} for r in found]
     return {"records": records, "count": len(records)}
 
 
-@router.get("/stats", summary="Hits per time bucket, by level or service")
+@router.get("/stats", summary="Hits per time bucket, by level, service or template")
 def stats(
     request: Request,
     q: Annotated[str, Query(description="Query (docs/query.md).")] = "",
@@ -92,7 +93,7 @@ def stats(
     since: Annotated[str | None, Query()] = None,
     until: Annotated[str | None, Query()] = None,
     bucket: Annotated[str, Query(description="Bucket length: 10s, 1m, 1h, 1d.")] = "1m",
-    by: Annotated[str, Query(pattern="^(level|service)$")] = "level",
+    by: Annotated[str, Query(pattern="^(level|service|template)$")] = "level",
 ) -> dict[str, Any]:
     """`{"bucket_ms", "by", "buckets": [{"start", "counts": {key: n}}]}` — a cheap size check
     before fetching records, and the timeline's histogram."""

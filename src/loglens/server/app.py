@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import duckdb
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from loglens.errors import LoglensError
 from loglens.server.auth import Authenticator, require
@@ -23,6 +25,9 @@ def create_app(daemon: Daemon) -> FastAPI:
     from loglens.server.api import router as api_router
     from loglens.server.ingest import router as ingest_router
     from loglens.server.shippers import router as shippers_router
+    from loglens.server.web import WEB_ROOT, SecurityHeaders
+    from loglens.server.web import router as web_router
+    from loglens.server.workspace import router as workspace_router
 
     app = FastAPI(
         title="loglens",
@@ -34,13 +39,19 @@ def create_app(daemon: Daemon) -> FastAPI:
     ingest, read = [Depends(require("ingest"))], [Depends(require("read"))]
     app.include_router(ingest_router, dependencies=ingest)
     app.include_router(api_router, dependencies=read)
+    app.include_router(workspace_router, dependencies=read)
     app.include_router(metrics_router, dependencies=read)
     app.include_router(shippers_router, dependencies=ingest)
 
-    @app.get("/", include_in_schema=False)
-    async def home() -> RedirectResponse:
-        # Until the dashboard is served here: the API's own pages.
-        return RedirectResponse("/docs")
+    app.include_router(web_router)
+    app.mount("/ui", StaticFiles(directory=WEB_ROOT), name="ui")
+    app.add_middleware(SecurityHeaders)
+
+    @app.exception_handler(duckdb.OutOfMemoryException)
+    async def store_busy(request: Request, exc: duckdb.OutOfMemoryException) -> JSONResponse:
+        # Queries share DuckDB's memory cap: a busy moment is worth a retry, not a 500.
+        reason = "the store is at its memory limit ([store] memory_limit): retry, or narrow the range"
+        return JSONResponse({"error": reason}, status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(LoglensError)
     async def loglens_error(request: Request, exc: LoglensError) -> JSONResponse:

@@ -96,18 +96,6 @@ async def es_bulk(request: Request, index: str | None = None) -> Response:
     return JSONResponse(bulk_response(decoded, took), headers=ELASTIC)
 
 
-@router.get("/", include_in_schema=False)
-async def root() -> JSONResponse:
-    """What an Elasticsearch client asks first; anyone else learns where the API is."""
-    info = {
-        "name": "loglens",
-        "tagline": "You Know, for Logs",
-        "version": {"number": "9.0.0"},
-        "api": "/docs",
-    }
-    return JSONResponse(info, headers=ELASTIC)
-
-
 @router.post("/v1/logs", summary="OTLP/HTTP logs (protobuf or JSON)")
 async def otlp_logs(request: Request) -> Response:
     """An ExportLogsServiceResponse in the request's encoding (partial success when items failed)."""

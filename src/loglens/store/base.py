@@ -125,6 +125,25 @@ class RecordCounts:
     levels: tuple[LevelCount, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """A note or bookmark people leave on a time range or a record, shown to everyone using this
+    loglens (the dashboard's timeline and bookmarks). Times are ns; `until` None is an instant."""
+
+    since: int
+    text: str
+    kind: str = "note"
+    until: int | None = None
+    service: str | None = None
+    record_id: int | None = None
+    author: str | None = None
+    created: int = 0
+    id: int = 0
+
+
+ANNOTATION_KINDS = ("note", "bookmark")
+
+
 class Store(Protocol):
     """Where records and file checkpoints live. One writer per store; readers may be many."""
 
@@ -202,8 +221,23 @@ class Store(Protocol):
         and the per-minute p95 of watched numeric fields: what the detectors read."""
         ...
 
-    def search(self, where: str, params: Sequence[object], limit: int | None) -> Iterator[StoredRecord]:
-        """The newest `limit` (None: all) records matching a compiled query, returned oldest first."""
+    def search(
+        self, where: str, params: Sequence[object], limit: int | None, oldest: bool = False
+    ) -> Iterator[StoredRecord]:
+        """The newest `limit` (None: all; `oldest`: the oldest `limit`) records matching a compiled
+        query, returned oldest first."""
+        ...
+
+    def add_annotation(self, annotation: Annotation) -> int:
+        """Stores a note or bookmark on a time range (or a record); its new id."""
+        ...
+
+    def annotations(self, since_ns: int | None, until_ns: int | None) -> list[Annotation]:
+        """The annotations overlapping [since, until), oldest first."""
+        ...
+
+    def delete_annotation(self, annotation_id: int) -> bool:
+        """Removes one annotation; False when there was none with this id."""
         ...
 
     def hits(

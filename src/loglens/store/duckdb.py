@@ -24,6 +24,7 @@ from loglens.record import LABEL_OF, Level, Record
 from loglens.sources.file import Checkpoint
 from loglens.store.base import (
     WINDOW_ORIGIN_NS,
+    Annotation,
     LevelCount,
     PatternStats,
     RecordCounts,
@@ -65,6 +66,8 @@ _TEMPLATE_STATS = """
 """
 """Adds the records appended since the last commit to their templates' counts, times and level."""
 _FETCH_ROWS = 10_000
+HIT_KEYS = {"level": "level", "service": "service", "template": "template_id"}
+"""What `hits` counts by, and the column each names."""
 _SERIES_SQL = {
     "count": "count(*)",
     "sum": "sum(v)",
@@ -626,13 +629,23 @@ class DuckDBStore:
         row = _first(self._con.cursor().execute("SELECT count(*) FROM records"))
         return int(row[0]) if row else 0
 
-    def search(self, where: str, params: Sequence[object], limit: int | None) -> Iterator[StoredRecord]:
-        """Records matching `where` oldest first: the newest `limit` of them, or all when None.
+    def search(
+        self, where: str, params: Sequence[object], limit: int | None, oldest: bool = False
+    ) -> Iterator[StoredRecord]:
+        """Records matching `where` oldest first: the newest `limit` of them (the oldest, with
+        `oldest`), or all when None.
 
         With no limit the rows are streamed in chunks, so `--lines all` over millions of records
         does not materialise them.
         """
         con = self._con.cursor()
+        if limit is not None and oldest:
+            rows = con.execute(
+                f"SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} ORDER BY ts, id LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+            yield from map(_stored, rows)
+            return
         if limit is not None:
             rows = con.execute(
                 f"SELECT * FROM (SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} "
@@ -654,9 +667,11 @@ class DuckDBStore:
         self, where: str, params: Sequence[object], bucket_ns: int, by: str
     ) -> list[tuple[int, str, int]]:
         """Records matching `where` counted per time bucket (`bucket_ns` long, counted from
-        WINDOW_ORIGIN_NS) and per `by` (level or service): (bucket start ns, key, count), in order."""
-        if by not in ("level", "service"):
-            raise QueryError(f"hits are counted by level or service, not {by!r}")
+        WINDOW_ORIGIN_NS) and per `by` (level, service or template): (bucket start ns, key, count), in
+        order. Records without a template count under the empty key when `by` is template."""
+        if by not in HIT_KEYS:
+            raise QueryError(f"hits are counted by {', '.join(HIT_KEYS)}, not {by!r}")
+        by = HIT_KEYS[by]
         rows = (
             self._con.cursor()
             .execute(
@@ -666,7 +681,7 @@ class DuckDBStore:
             )
             .fetchall()
         )
-        return [(int(b), str(k), int(n)) for b, k, n in rows]
+        return [(int(b), "" if k is None else str(k), int(n)) for b, k, n in rows]
 
     def sql(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Runs one read-only statement (SELECT, EXPLAIN) and returns (column names, rows)."""
@@ -738,6 +753,63 @@ class DuckDBStore:
             params.append(query.quantile)
         rows = self._con.cursor().execute(statement, params).fetchall()
         return [(int(start), group, value) for start, group, value in rows]
+
+    # -- annotations -------------------------------------------------------------------------------
+
+    def add_annotation(self, annotation: Annotation) -> int:
+        """Stores a note or bookmark (on its own cursor, committed at once: it does not wait for the
+        writer's batch, and touches no table the writer does)."""
+        if self.read_only:
+            raise ReadOnlyError("this store was opened read-only")
+        row = _first(
+            self._con.cursor().execute(
+                "INSERT INTO annotations (created, author, kind, since, until, service, record_id, text) "
+                "VALUES (make_timestamp_ns(?), ?, ?, make_timestamp_ns(?), make_timestamp_ns(?), ?, ?, ?) "
+                "RETURNING id",
+                [
+                    annotation.created or time.time_ns(),
+                    annotation.author,
+                    annotation.kind,
+                    annotation.since,
+                    annotation.until,
+                    annotation.service,
+                    annotation.record_id,
+                    annotation.text,
+                ],
+            )
+        )
+        assert row is not None
+        return int(row[0])
+
+    def annotations(self, since_ns: int | None, until_ns: int | None) -> list[Annotation]:
+        """The annotations overlapping [since, until), oldest first."""
+        rows = (
+            self._con.cursor()
+            .execute(
+                "SELECT id, epoch_ns(created), author, kind, epoch_ns(since), epoch_ns(until), service, "
+                "record_id, text FROM annotations "
+                "WHERE (? IS NULL OR coalesce(until, since) >= make_timestamp_ns(?)) "
+                "AND (? IS NULL OR since < make_timestamp_ns(?)) ORDER BY since, id",
+                [since_ns, since_ns, until_ns, until_ns],
+            )
+            .fetchall()
+        )
+        return [
+            Annotation(
+                id=int(r[0]), created=int(r[1]), author=r[2], kind=r[3], since=int(r[4]),
+                until=None if r[5] is None else int(r[5]), service=r[6], record_id=r[7], text=r[8],
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    def delete_annotation(self, annotation_id: int) -> bool:
+        """Removes one annotation; False when there was none with this id."""
+        if self.read_only:
+            raise ReadOnlyError("this store was opened read-only")
+        row = _first(
+            self._con.cursor().execute("DELETE FROM annotations WHERE id = ? RETURNING id", [annotation_id])
+        )
+        return row is not None
 
     def close(self) -> None:
         """Closes the connection (DuckDB folds its WAL into the file); uncommitted appends are dropped."""

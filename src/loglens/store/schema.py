@@ -67,6 +67,24 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "ALTER TABLE checkpoints ADD COLUMN skip_records BIGINT NOT NULL DEFAULT 0",
         ],
     ),
+    (
+        4,
+        [
+            # Notes and bookmarks on time ranges or records, left by people (the dashboard).
+            "CREATE SEQUENCE IF NOT EXISTS annotation_ids START 1",
+            """CREATE TABLE IF NOT EXISTS annotations (
+                id BIGINT PRIMARY KEY DEFAULT nextval('annotation_ids'),
+                created TIMESTAMP_NS NOT NULL,
+                author VARCHAR,
+                kind VARCHAR NOT NULL,
+                since TIMESTAMP_NS NOT NULL,
+                until TIMESTAMP_NS,
+                service VARCHAR,
+                record_id BIGINT,
+                text VARCHAR NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1][0]

@@ -1,0 +1,224 @@
+"""The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright, against a real
+daemon fed our demo corpus (4 incidents with a known cause) and live pushes.
+
+Screenshots of each view go to tests/artifacts/dashboard/ (look at them after a change).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from daemon_helpers import Up
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]  # fmt: skip
+SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "dashboard"
+DEMO_RANGE = "since=2026-01-12T00:00:00Z&until=2026-01-12T06:00:00Z"
+HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> & "quoted"'
+
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is a dev dependency (make test)"
+)
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (make test installs it)")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Up, dict[str, Any]]]:
+    """A daemon whose store holds the demo corpus (ingested first, as `make run` does)."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    corpus = folder / "corpus"
+    subprocess.run(
+        [sys.executable, "-m", "loglens", "demo", "--out", str(corpus)], check=True, capture_output=True
+    )
+    subprocess.run(
+        [sys.executable, "-m", "loglens", "ingest", "--store", str(folder / "s.duckdb"), str(corpus)],
+        check=True, capture_output=True, env={"TZ": "UTC", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    daemon = Up(folder)
+    try:
+        yield daemon, json.loads((corpus / "truth.json").read_text())
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+class Page:
+    """A browser page on the daemon, recording console errors and uncaught exceptions."""
+
+    def __init__(self, browser: Any, url: str, width: int = 1400, height: int = 900) -> None:
+        self.errors: list[str] = []
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.page = self.context.new_page()
+        self.page.on(
+            "console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None
+        )
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.goto(url)
+
+    def shot(self, name: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+ROWS = "[...document.querySelectorAll('[data-pane=live] .row')]"
+
+
+def wait_until(page: Any, expression: str, timeout: float = 15.0, arg: Any = None) -> None:
+    """Polls a JS expression (or a function of `arg`) until it is truthy. Playwright's own
+    wait_for_function evaluates strings in the page, which the dashboard's CSP (rightly) forbids;
+    page.evaluate goes through the DevTools protocol and is not affected."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        time.sleep(0.1)
+
+
+def push(up: Up, service: str, lines: list[str]) -> None:
+    now = time.time()
+    body = "\n".join(
+        json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{i % 1000:03d}Z",
+                    "service": service, "level": "error" if i % 3 == 0 else "info", "message": line})
+        for i, line in enumerate(lines)
+    )  # fmt: skip
+    answer = up.client.post("/ingest", content=body, headers={"Content-Type": "application/x-ndjson"})
+    assert answer.status_code == 200, answer.text
+
+
+class TestServing:
+    def test_browser_gets_the_dashboard_and_clients_the_es_info(
+        self, demo: tuple[Up, dict[str, Any]]
+    ) -> None:
+        up, _ = demo
+        page = up.client.get("/", headers={"Accept": "text/html,application/xhtml+xml"})
+        assert page.status_code == 200 and "<title>loglens</title>" in page.text
+        csp = page.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp
+        script = up.client.get("/ui/js/main.js")
+        assert script.status_code == 200 and "content-security-policy" in script.headers
+        es = httpx.get(up.url + "/", headers={"Accept": "application/json"})
+        assert (
+            es.json()["tagline"] == "You Know, for Logs"
+            and es.headers["x-elastic-product"] == "Elasticsearch"
+        )
+        assert "content-security-policy" not in up.client.get("/api/health").headers
+
+
+class TestInTheBrowser:
+    def test_live_lines_filter_and_hostile_text(self, demo: tuple[Up, dict[str, Any]], browser: Any) -> None:
+        """Pushed lines appear live; the filter narrows them; a line holding markup stays text."""
+        up, _ = demo
+        view = Page(browser, up.url + "/#live")
+        page = view.page
+        wait_until(page, "document.getElementById('status').textContent === 'live'")
+        push(up, "webtest", [f"request {i} served" for i in range(29)] + [HOSTILE])
+        wait_until(page, f"{ROWS}.filter(r => r.textContent.includes('webtest')).length >= 20")
+        rows = page.locator("[data-pane=live] .row")
+        texts = rows.all_text_contents()
+        assert any(HOSTILE in text for text in texts), texts[-3:]
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator("[data-pane=live] .rows img, [data-pane=live] .rows script").count() == 0
+        view.shot("live")
+
+        page.fill("#filter", "service:webtest level:error")
+        page.press("#filter", "Enter")
+        wait_until(
+            page,
+            f"(rows => rows.length > 0 && rows.every(r => r.textContent.includes('webtest') "
+            f"&& r.textContent.includes('error')))({ROWS})",
+        )
+        push(
+            up,
+            "webtest",
+            ["after the filter: kept", "after the filter: also kept", "after the filter: dropped"],
+        )
+        wait_until(page, f"{ROWS}.some(r => r.textContent.includes('after the filter: kept'))")
+        texts = page.locator("[data-pane=live] .row").all_text_contents()
+        assert all("webtest" in t and "error" in t for t in texts)
+        assert not any("dropped" in t for t in texts)  # message 2 of that push is info level
+        view.shot("live-filtered")
+
+        page.locator("[data-pane=live] .row").first.click()
+        page.wait_for_selector("[data-role=detail] .context .row", timeout=15000)
+        view.shot("live-detail")
+        view.close()
+        assert view.errors == []
+
+    def test_timeline_marks_incidents_and_detail_names_the_root_cause(
+        self, demo: tuple[Up, dict[str, Any]], browser: Any
+    ) -> None:
+        up, truth = demo
+        view = Page(browser, f"{up.url}/?{DEMO_RANGE}#incidents")
+        page = view.page
+        wait_until(page, "Number(document.getElementById('timeline').dataset.incidents || 0) >= 1", 30)
+        total = int(page.eval_on_selector("#timeline", "c => c.dataset.total"))
+        assert total == truth["totals"]["events"]
+        listed = "Number(document.querySelector('[data-pane=incidents]').dataset.incidents || 0) >= 1"
+        wait_until(page, listed, 30)
+        view.shot("timeline-incidents")
+        expected = {inc["root_cause"] for inc in truth["incidents"]}
+        named: set[str] = set()
+        items = page.locator("[data-pane=incidents] [data-incident]")
+        for index in range(items.count()):
+            items.nth(index).click()
+            wait_until(
+                page,
+                "id => { const d = document.querySelector('[data-pane=incidents] [data-root-cause]');"
+                " return d !== null && d.dataset.incident === id; }",
+                arg=items.nth(index).get_attribute("data-incident"),
+            )
+            named.add(
+                page.eval_on_selector("[data-pane=incidents] [data-root-cause]", "d => d.dataset.rootCause")
+            )
+        view.shot("incident-detail")
+        assert "sshd" in named and len(named & expected) >= 3, (named, expected)
+        view.close()
+        assert view.errors == []
+
+    def test_every_view_opens_without_errors(self, demo: tuple[Up, dict[str, Any]], browser: Any) -> None:
+        """Keys 1–8 open each view on the demo range; themes switch; a narrow screen still works."""
+        up, _ = demo
+        view = Page(browser, f"{up.url}/?{DEMO_RANGE}#live")
+        page = view.page
+        page.wait_for_selector("[data-pane=live] .row", timeout=15000)
+        names = page.locator("nav#tabs button").evaluate_all("bs => bs.map(b => b.dataset.tab)")
+        assert names[:4] == ["live", "search", "patterns", "incidents"]
+        for number, name in enumerate(names[:8], start=1):
+            page.keyboard.press(str(number))
+            page.wait_for_selector(f"[data-pane={name}]:not([hidden])", timeout=5000)
+            page.wait_for_timeout(700)
+            view.shot(f"view-{number}-{name}")
+        page.keyboard.press("Control+k")
+        page.wait_for_selector("#palette:not([hidden])")
+        page.keyboard.type("light theme")
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.documentElement.dataset.theme") == "light"
+        view.shot("light-theme")
+        view.close()
+        narrow = Page(browser, f"{up.url}/?{DEMO_RANGE}#live", width=400, height=800)
+        narrow.page.wait_for_selector("[data-pane=live] .row", timeout=15000)
+        narrow.shot("narrow")
+        narrow.close()
+        assert view.errors == [] and narrow.errors == []
