@@ -59,6 +59,8 @@ bench: $(DEVSTAMP)
 		--start 2026-11-21T10:00:00Z --out bench/results/detect-12h.json
 	$(BIN)/python bench/detect.py --shared $(SHARED) --seeds 8 --lines 1500000 --hours 30 \
 		--out bench/results/detect-30h.json
+	$(BIN)/python bench/dashboard.py  # first load of the dashboard in chromium
+	$(BIN)/python bench/live.py --shared $(SHARED)  # ~25 min: the daemon under load
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests bench

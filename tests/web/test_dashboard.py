@@ -222,3 +222,28 @@ class TestInTheBrowser:
         narrow.shot("narrow")
         narrow.close()
         assert view.errors == [] and narrow.errors == []
+
+
+class TestWithTokens:
+    def test_the_page_asks_for_a_token_and_then_uses_it(self, tmp_path: Path, browser: Any) -> None:
+        """With tokens on, the page without one asks for it; with `#token=` it reads and streams live."""
+        config = '[[server.tokens]]\nname = "oncall"\ntoken = "read-secret-0123456789"\nscopes = ["read", "ingest"]\n'
+        up = Up(tmp_path, config)
+        try:
+            bare = Page(browser, up.url + "/#live")
+            bare.page.wait_for_selector("#token-dialog[open]", timeout=15000)
+            bare.shot("token-dialog")
+            bare.close()
+            view = Page(browser, up.url + "/#token=read-secret-0123456789")
+            page = view.page
+            wait_until(page, "document.getElementById('status').textContent === 'live'")
+            assert page.evaluate("location.hash") == "#live"  # the secret does not stay in the address
+            headers = {"Authorization": "Bearer read-secret-0123456789", "Content-Type": "application/x-ndjson"}
+            line = json.dumps({"service": "secure", "level": "info", "message": "seen with a token"})
+            assert up.client.post("/ingest", content=line, headers=headers).status_code == 200
+            wait_until(page, f"{ROWS}.some(r => r.textContent.includes('seen with a token'))")
+            view.close()
+            # The 401s of the page without a token are expected; the one with it logged nothing.
+            assert view.errors == []
+        finally:
+            up.stop()

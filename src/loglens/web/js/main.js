@@ -1,7 +1,7 @@
 // The dashboard's entry: header controls, tabs, keyboard shortcuts, the command palette and the
 // token prompt. The views are in their own modules and meet only through state.js.
 
-import { onUnauthorized, setToken } from "./api.js";
+import { onUnauthorized, setToken, token } from "./api.js";
 import { el, replace } from "./dom.js";
 import { panes } from "./panes.js";
 import { emit, on, setQuery, setRange, state, timeWindow } from "./state.js";
@@ -177,6 +177,7 @@ function fromAddress() {
 }
 
 function init() {
+  token(); // takes `#token=…` from the address before the views use the hash for themselves
   const theme = localStorage.getItem("loglens.theme") || "";
   $("theme").value = theme;
   applyTheme(theme);
