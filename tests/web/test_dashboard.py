@@ -197,6 +197,47 @@ class TestInTheBrowser:
         view.close()
         assert view.errors == []
 
+    def test_heatmap_cell_opens_its_records_and_replay_plays(
+        self, demo: tuple[Up, dict[str, Any]], browser: Any
+    ) -> None:
+        """A heatmap cell opens that service's records of that bucket in Search; Replay plays records
+        from the chosen moment forward, in order, at the chosen speed."""
+        up, _ = demo
+        view = Page(browser, f"{up.url}/?{DEMO_RANGE}#heatmap")
+        page = view.page
+        wait_until(
+            page, "Number(document.querySelector('[data-pane=heatmap] canvas')?.dataset.rows || 0) >= 5", 30
+        )
+        canvas = page.locator("[data-pane=heatmap] canvas")
+        box = canvas.bounding_box()
+        assert box is not None
+        canvas.click(position={"x": box["width"] * 0.6, "y": 10})  # the first (busiest) row
+        page.wait_for_selector("[data-pane=search]:not([hidden])", timeout=10000)
+        wait_until(
+            page, "Number(document.querySelector('[data-role=search-info]').dataset.count || 0) > 0", 20
+        )
+        query = page.input_value("[data-pane=search] input[type=search]")
+        assert query.startswith("service:"), query
+        service = query.split()[0].split(":", 1)[1]
+        services = page.locator("[data-pane=search] .row .svc").all_text_contents()
+        assert services and set(services) == {service}
+        view.shot("heatmap-to-search")
+
+        page.keyboard.press("7")
+        page.wait_for_selector("[data-pane=replay]:not([hidden])")
+        page.fill("[data-pane=replay] input[type=datetime-local]", "2026-01-12T01:00:00")
+        page.dispatch_event("[data-pane=replay] input[type=datetime-local]", "change")
+        page.select_option("[data-pane=replay] select", "10")
+        page.click("[data-role=play]")
+        wait_until(page, "document.querySelectorAll('[data-pane=replay] .row').length >= 5", 20)
+        clock = float(page.eval_on_selector("[data-role=clock]", "c => c.dataset.ms"))
+        times = page.locator("[data-pane=replay] .row .ts").all_text_contents()
+        assert times == sorted(times) and all(t >= "2026-01-12 01:00:00" for t in times), times[:5]
+        assert clock > 1_768_179_600_000  # the replayed moment moved past 01:00:00
+        view.shot("replay")
+        view.close()
+        assert view.errors == []
+
     def test_every_view_opens_without_errors(self, demo: tuple[Up, dict[str, Any]], browser: Any) -> None:
         """Keys 1–8 open each view on the demo range; themes switch; a narrow screen still works."""
         up, _ = demo
@@ -227,7 +268,8 @@ class TestInTheBrowser:
 class TestWithTokens:
     def test_the_page_asks_for_a_token_and_then_uses_it(self, tmp_path: Path, browser: Any) -> None:
         """With tokens on, the page without one asks for it; with `#token=` it reads and streams live."""
-        config = '[[server.tokens]]\nname = "oncall"\ntoken = "read-secret-0123456789"\nscopes = ["read", "ingest"]\n'
+        config = '[[server.tokens]]\nname = "oncall"\ntoken = "read-secret-0123456789"\n'
+        config += 'scopes = ["read", "ingest"]\n'
         up = Up(tmp_path, config)
         try:
             bare = Page(browser, up.url + "/#live")
@@ -238,7 +280,10 @@ class TestWithTokens:
             page = view.page
             wait_until(page, "document.getElementById('status').textContent === 'live'")
             assert page.evaluate("location.hash") == "#live"  # the secret does not stay in the address
-            headers = {"Authorization": "Bearer read-secret-0123456789", "Content-Type": "application/x-ndjson"}
+            headers = {
+                "Authorization": "Bearer read-secret-0123456789",
+                "Content-Type": "application/x-ndjson",
+            }
             line = json.dumps({"service": "secure", "level": "info", "message": "seen with a token"})
             assert up.client.post("/ingest", content=line, headers=headers).status_code == 200
             wait_until(page, f"{ROWS}.some(r => r.textContent.includes('seen with a token'))")

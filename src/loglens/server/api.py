@@ -84,7 +84,7 @@ def logs(
     return {"records": records, "count": len(records)}
 
 
-@router.get("/stats", summary="Hits per time bucket, by level, service or template")
+@router.get("/stats", summary="Hits per time bucket, by level, service, template or category")
 def stats(
     request: Request,
     q: Annotated[str, Query(description="Query (docs/query.md).")] = "",
@@ -93,7 +93,7 @@ def stats(
     since: Annotated[str | None, Query()] = None,
     until: Annotated[str | None, Query()] = None,
     bucket: Annotated[str, Query(description="Bucket length: 10s, 1m, 1h, 1d.")] = "1m",
-    by: Annotated[str, Query(pattern="^(level|service|template)$")] = "level",
+    by: Annotated[str, Query(pattern="^(level|service|template|category)$")] = "level",
 ) -> dict[str, Any]:
     """`{"bucket_ms", "by", "buckets": [{"start", "counts": {key: n}}]}` — a cheap size check
     before fetching records, and the timeline's histogram."""

@@ -66,7 +66,7 @@ _TEMPLATE_STATS = """
 """
 """Adds the records appended since the last commit to their templates' counts, times and level."""
 _FETCH_ROWS = 10_000
-HIT_KEYS = {"level": "level", "service": "service", "template": "template_id"}
+HIT_KEYS = {"level": "level", "service": "service", "template": "template_id", "category": "category"}
 """What `hits` counts by, and the column each names."""
 _SERIES_SQL = {
     "count": "count(*)",
@@ -667,8 +667,8 @@ class DuckDBStore:
         self, where: str, params: Sequence[object], bucket_ns: int, by: str
     ) -> list[tuple[int, str, int]]:
         """Records matching `where` counted per time bucket (`bucket_ns` long, counted from
-        WINDOW_ORIGIN_NS) and per `by` (level, service or template): (bucket start ns, key, count), in
-        order. Records without a template count under the empty key when `by` is template."""
+        WINDOW_ORIGIN_NS) and per `by` (level, service, template or category): (bucket start ns, key,
+        count), in order. Records without a template (or category) count under the empty key."""
         if by not in HIT_KEYS:
             raise QueryError(f"hits are counted by {', '.join(HIT_KEYS)}, not {by!r}")
         by = HIT_KEYS[by]

@@ -101,7 +101,8 @@ async function refresh() {
       by, measure: wantRate ? "rate" : "volume", since: win.since, until: win.until, bucketMs, columns,
       rows: keys.map((key) => ({ key, cells: counts.get(key), errors: errorCounts ? errorCounts.get(key) || columns.map(() => 0) : null })),
     };
-    replace(note, `${grid.rows.length} ${by === "level" ? "levels" : "services"} × ${columns.length} buckets of ${bucket.text}`
+    const noun = { level: "levels", service: "services", category: "categories" }[by] || by;
+    replace(note, `${grid.rows.length} ${noun} × ${columns.length} buckets of ${bucket.text}`
       + (wantRate ? " · shade = share of error+ records" : " · shade = volume (log scale)"));
     draw();
   } catch (err) {
@@ -234,7 +235,8 @@ function syncTimer() {
 function mount(node) {
   root = node;
   byField = el("select", { "aria-label": "Rows", onchange: () => refresh() },
-    el("option", { value: "service" }, "by service"), el("option", { value: "level" }, "by level"));
+    el("option", { value: "service" }, "by service"), el("option", { value: "level" }, "by level"),
+    el("option", { value: "category" }, "by category"));
   measure = el("select", { "aria-label": "Shade", onchange: () => refresh() },
     el("option", { value: "volume" }, "volume"), el("option", { value: "rate" }, "error rate"));
   note = el("span", { class: "muted" });

@@ -55,6 +55,8 @@ const pane = {
   },
 
   seek(moment) {
+    this.generation = (this.generation || 0) + 1; // answers to fetches made before are dropped
+    this.loading = null;
     this.playhead = moment;
     this.queue = [];
     this.fetchedUntil = moment;
@@ -69,8 +71,10 @@ const pane = {
   fetchMore() {
     if (this.loading || this.exhausted) return this.loading;
     const since = this.fetchedUntil;
-    this.loading = api("/api/logs", { q: state.query, since: iso(since), until: iso(this.end), limit: PAGE, first: true })
+    const generation = this.generation;
+    const loading = api("/api/logs", { q: state.query, since: iso(since), until: iso(this.end), limit: PAGE, first: true })
       .then((found) => {
+        if (generation !== this.generation) return;
         // A page starts at the last millisecond of the one before (records may share it): those
         // already taken are known by id and skipped.
         const fresh = found.records.filter((r) => !this.edgeIds.has(r.id));
@@ -83,8 +87,9 @@ const pane = {
         } else if (!this.exhausted) this.exhausted = true; // a page of one millisecond only: stop, not loop
       })
       .catch((err) => replace(this.info, el("span", { class: "error-text" }, err.message)))
-      .finally(() => { this.loading = null; });
-    return this.loading;
+      .finally(() => { if (this.loading === loading) this.loading = null; });
+    this.loading = loading;
+    return loading;
   },
 
   toggle() {
