@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { el, replace } from "./dom.js";
 import { iso, levelClass, shortTime } from "./format.js";
-import { register } from "./panes.js";
+import { movedSelection, register, ShownRefresh } from "./panes.js";
 import { emit, on, setQuery, timeWindow } from "./state.js";
 import { richText } from "./text.js";
 
@@ -15,7 +15,7 @@ const view = {
   root: null, status: null, body: null, list: null, detail: null,
   incidents: [], trs: [], selected: -1,
   wanted: null, // an id asked for by "open-incident", selected once the list is there
-  shown: false, stale: true, loading: false,
+  loading: false,
   seq: 0, detailSeq: 0, timer: 0,
 };
 
@@ -34,11 +34,11 @@ function mount(root) {
   root.dataset.incidents = "0";
   layout();
   NARROW.addEventListener("change", layout);
-  on("range", () => { if (view.shown) load(); else view.stale = true; });
+  on("range", () => refresh.changed());
   on("open-incident", (id) => {
     view.wanted = String(id);
     emit("open-pane", "incidents");
-    if (!view.loading && !view.stale) applyWanted();
+    if (!view.loading && !refresh.stale) applyWanted();
   });
 }
 
@@ -53,17 +53,11 @@ function layout() {
   });
 }
 
-function show() {
-  view.shown = true;
-  if (view.stale) load();
-}
-
-function hide() {
-  view.shown = false;
-}
+const refresh = new ShownRefresh(() => load());
+const show = () => refresh.show();
+const hide = () => refresh.hide();
 
 async function load() {
-  view.stale = false;
   view.loading = true;
   const seq = ++view.seq;
   const { since, until } = timeWindow();
@@ -282,10 +276,8 @@ async function fillContext(box, found, seq) {
 
 function onKey(key) {
   if (!view.trs.length) return;
-  if (key === "j") select(view.selected + 1);
-  else if (key === "k") select(view.selected - 1);
-  else if (key === "gg") select(0);
-  else if (key === "G") select(view.trs.length - 1);
+  const next = movedSelection(key, view.selected, view.trs.length);
+  if (next !== null) select(next);
   else if (key === "Enter") select(view.selected, true, 0);
 }
 

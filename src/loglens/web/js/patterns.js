@@ -4,7 +4,7 @@
 import { api } from "./api.js";
 import { el, replace } from "./dom.js";
 import { bucketFor, compact, count, iso, levelClass, shortTime } from "./format.js";
-import { register } from "./panes.js";
+import { movedSelection, register, ShownRefresh } from "./panes.js";
 import { emit, on, setQuery, timeWindow } from "./state.js";
 import { richText } from "./text.js";
 
@@ -22,8 +22,6 @@ const view = {
   rows: [], // the patterns shown, in table order
   trs: [],
   selected: -1,
-  shown: false,
-  stale: true, // the range or query changed while hidden: reload on show
   seq: 0, // the latest request; older answers are dropped
   services: new Set(),
 };
@@ -43,27 +41,16 @@ function mount(root) {
   );
   root.dataset.rows = "0";
   // A zoom or a new filter means a new question: reload now if shown, else once shown again.
-  on("range", () => changed());
-  on("query", () => changed());
+  on("range", () => refresh.changed());
+  on("query", () => refresh.changed());
 }
 
-function changed() {
-  if (view.shown) load();
-  else view.stale = true;
-}
-
-function show() {
-  view.shown = true;
-  if (view.stale) load();
-}
-
-function hide() {
-  view.shown = false;
-}
+const refresh = new ShownRefresh(() => load());
+const show = () => refresh.show();
+const hide = () => refresh.hide();
 
 /** Fetches patterns, the previous period's templates (for "new") and the sparkline counts together. */
 async function load() {
-  view.stale = false;
   const seq = ++view.seq;
   const { since, until } = timeWindow();
   const service = view.service.value || undefined;
@@ -217,10 +204,8 @@ function open(row) {
 
 function onKey(key) {
   if (!view.trs.length) return;
-  if (key === "j") select(view.selected + 1);
-  else if (key === "k") select(view.selected - 1);
-  else if (key === "gg") select(0);
-  else if (key === "G") select(view.trs.length - 1);
+  const next = movedSelection(key, view.selected, view.trs.length);
+  if (next !== null) select(next);
   else if (key === "Enter" && view.rows[view.selected]) open(view.rows[view.selected]);
 }
 
