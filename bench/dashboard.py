@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import statistics
@@ -77,45 +78,39 @@ new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__
 """
 
 
+def send_at_rate(base: str, rate: int, seconds: float, sent: Any) -> None:
+    """In a process of its own (Playwright's driver would slow a thread): `rate` lines/s of NDJSON,
+    a batch every 10 ms, sent on time while earlier ones await their acknowledgement (bench/live.py's
+    paced sender)."""
+    import asyncio
+
+    import orjson
+    from live import paced_send
+
+    tails = [
+        orjson.dumps(
+            {"level": "warning" if i % 10 == 0 else "info", "message": f"GET /items/{i} in {i % 97} ms"}
+        )[1:]
+        for i in range(5000)
+    ]
+    result = asyncio.run(paced_send(base, tails, rate, seconds, "dash"))
+    sent.value = result.lines_acked
+
+
 def live_under_load(browser: Any, base: str, rate: int, seconds: float = 10.0) -> dict[str, Any]:
     """The live view while `rate` lines/s are pushed (see the module docstring)."""
-    import threading
-
-    import httpx
-
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.add_init_script(PROBE)
     page = context.new_page()
     page.goto(base + "/#live")
     until_true(page, "document.getElementById('status').textContent === 'live'", time.perf_counter())
-    sent = [0]
-    stop = threading.Event()
-
-    def sender() -> None:
-        per_tick, tick = rate // 50, 0.02
-        with httpx.Client(timeout=30) as client:
-            start = time.monotonic()
-            k = 0
-            while not stop.is_set():
-                body = "\n".join(
-                    json.dumps({"service": "dash", "level": "warning" if i % 10 == 0 else "info",
-                                "message": f"GET /items/{k * per_tick + i} in {i % 97} ms pid={4000 + i}"})
-                    for i in range(per_tick)
-                )  # fmt: skip
-                client.post(base + "/ingest", content=body, headers={"Content-Type": "application/x-ndjson"})
-                sent[0] += per_tick
-                k += 1
-                delay = start + k * tick - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-
+    ctx = multiprocessing.get_context("spawn")
+    sent = ctx.Value("q", 0)
     page.evaluate("window.__frames = 0; window.__long = [];")
-    thread = threading.Thread(target=sender, daemon=True)
+    sender = ctx.Process(target=send_at_rate, args=(base, rate, seconds, sent))
     started = time.perf_counter()
-    thread.start()
-    time.sleep(seconds)
-    stop.set()
-    thread.join()
+    sender.start()
+    sender.join(seconds + 30)
     elapsed = time.perf_counter() - started
     frames = page.evaluate("window.__frames")
     long_tasks = page.evaluate("window.__long")
@@ -124,8 +119,8 @@ def live_under_load(browser: Any, base: str, rate: int, seconds: float = 10.0) -
     rendered = int(page.evaluate("document.querySelector('[data-pane=live] .vlist').dataset.rendered || 0"))
     context.close()
     return {
-        "rate_sent": round(sent[0] / elapsed),
-        "lines_sent": sent[0],
+        "rate_sent": round(sent.value / elapsed),
+        "lines_sent": sent.value,
         "records_in_list": shown,
         "rows_in_dom": rendered,
         "frames_per_s": round(frames / elapsed, 1),

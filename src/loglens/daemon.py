@@ -21,6 +21,7 @@ from datetime import UTC
 from pathlib import Path
 
 from loglens.allocation import PacedCollection
+from loglens.analysis.findings import ReplayCache
 from loglens.analysis.live_watch import LiveWatch
 from loglens.client import DAEMON_FILE
 from loglens.config import Config
@@ -129,6 +130,7 @@ class Daemon:
         self.failure: BaseException | None = None
         self.collection = PacedCollection()
         self.host = HostSampler()
+        self.replays = ReplayCache()
 
     def start(self) -> None:
         """Starts the pipeline (and the demo feed, the syslog listener); raises when a listener

@@ -125,6 +125,15 @@ class TestServing:
         )
         assert "content-security-policy" not in up.client.get("/api/health").headers
 
+    def test_every_module_is_preloaded(self, demo: tuple[Up, dict[str, Any]]) -> None:
+        """index.html asks for every module at once (a module missing there loads one level late)."""
+        up, _ = demo
+        page = up.client.get("/", headers={"Accept": "text/html"}).text
+        web = Path(__file__).resolve().parents[2] / "src" / "loglens" / "web" / "js"
+        for module in sorted(web.glob("*.js")):
+            if module.name != "main.js":
+                assert f'<link rel="modulepreload" href="/ui/js/{module.name}">' in page, module.name
+
 
 class TestInTheBrowser:
     def test_live_lines_filter_and_hostile_text(self, demo: tuple[Up, dict[str, Any]], browser: Any) -> None:

@@ -127,9 +127,16 @@ def patterns(
     return [pattern_json(p) for p in found[:top]]
 
 
+def _replay(daemon: Daemon, since: str | None, until: str | None) -> Replay:
+    """The detectors over the stored range, as `loglens incidents` runs them (shared by concurrent
+    requests for the same range until the next commit)."""
+    key = (since, until, daemon.writer.commits)
+    return daemon.replays.get(key, lambda: replay_range(daemon.store, daemon.config, since, until))
+
+
 def _replayed(daemon: Daemon, since: str | None, until: str | None) -> tuple[Replay, dict[str, str]]:
-    """The detectors over the stored range, as `loglens incidents` runs them."""
-    found = replay_range(daemon.store, daemon.config, since, until)
+    """`_replay` with the text of the templates its findings name."""
+    found = _replay(daemon, since, until)
     return found, replay_texts(daemon.store, found)
 
 
@@ -143,7 +150,8 @@ def anomalies(
 ) -> list[dict[str, Any]]:
     """Anomalies at or above `min_severity`, oldest first, each with its template's text."""
     daemon: Daemon = request.app.state.daemon
-    return anomalies_view(daemon.store, daemon.config, since, until, service or (), min_severity)
+    found = _replay(daemon, since, until)
+    return anomalies_view(daemon.store, daemon.config, since, until, service or (), min_severity, found)
 
 
 @router.get("/incidents", summary="Incidents with their ranked root cause (as `loglens incidents --json`)")

@@ -12,6 +12,7 @@ import { queryTerms } from "./text.js";
 import { VirtualList } from "./vlist.js";
 
 const BACKLOG = 500;
+const RANGE_LIMIT = 2000; // the last records of a zoomed range (Search pages through more)
 const PAUSED_LIMIT = 50000;
 
 const pane = {
@@ -55,7 +56,7 @@ const pane = {
     this.held = [];
     this.missed = 0;
     const range = timeWindow();
-    const params = { q: state.query, limit: range.live ? BACKLOG : 5000 };
+    const params = { q: state.query, limit: range.live ? BACKLOG : RANGE_LIMIT };
     if (!range.live) Object.assign(params, { since: iso(range.since), until: iso(range.until) });
     try {
       const found = await api("/api/logs", params);

@@ -79,20 +79,31 @@ export function initTimeline({ canvas, metrics, legend }) {
     const bucket = bucketFor(win.until - win.since);
     const span = { since: iso(win.since), until: iso(win.until) };
     try {
-      const [stats, anomalies, incidents, notes] = await Promise.allSettled([
-        api("/api/stats", { q: state.query, ...span, bucket: bucket.text, by: "level" }),
-        markers ? api("/api/anomalies", span) : Promise.resolve(data.anomalies),
-        markers ? api("/api/incidents", span) : Promise.resolve(data.incidents),
-        markers ? api("/api/annotations", span) : Promise.resolve(data.notes),
-      ]);
+      // The bars first: they are one cheap query, while anomalies and incidents replay the detectors
+      // over the range (seconds on a big store) and would hold the daemon's interpreter while the
+      // first rows and bars wait. The markers are asked for after, and drawn over the bars.
+      let stats;
+      try {
+        stats = await api("/api/stats", { q: state.query, ...span, bucket: bucket.text, by: "level" });
+      } catch (err) {
+        if (mine === seq) emit("status", { text: "timeline: " + err.message, bad: true });
+      }
       if (mine !== seq) return;
-      if (stats.status === "rejected") emit("status", { text: "timeline: " + stats.reason.message, bad: true });
-      const list = (r) => (r.status === "fulfilled" && Array.isArray(r.value) ? r.value : []);
       data = {
-        win, bucketMs: stats.value?.bucket_ms || bucket.ms, bucketText: bucket.text,
-        buckets: (stats.value?.buckets || []).map((b) => ({ ms: toMs(b.start), counts: b.counts || {} })),
-        anomalies: list(anomalies), incidents: list(incidents), notes: list(notes), // 404 → no flags, silently
+        win, bucketMs: stats?.bucket_ms || bucket.ms, bucketText: bucket.text,
+        buckets: (stats?.buckets || []).map((b) => ({ ms: toMs(b.start), counts: b.counts || {} })),
+        anomalies: data.anomalies, incidents: data.incidents, notes: data.notes,
       };
+      draw();
+      if (markers) {
+        const [anomalies, incidents, notes] = await Promise.allSettled([
+          api("/api/anomalies", span), api("/api/incidents", span), api("/api/annotations", span),
+        ]);
+        if (mine !== seq) return;
+        const list = (r) => (r.status === "fulfilled" && Array.isArray(r.value) ? r.value : []);
+        // 404 or an error → no flags, silently
+        Object.assign(data, { anomalies: list(anomalies), incidents: list(incidents), notes: list(notes) });
+      }
       if (!metrics.hidden) await refreshHost(win, mine);
       draw();
     } finally {
