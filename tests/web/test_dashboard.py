@@ -172,6 +172,11 @@ class TestInTheBrowser:
         page.locator("[data-pane=live] .row").first.click()
         page.wait_for_selector("[data-role=detail] .context .row", timeout=15000)
         view.shot("live-detail")
+
+        page.keyboard.press("m")  # the daemon machine's metrics under the timeline
+        wait_until(page, "Number(document.getElementById('hostmetrics').dataset.samples || 0) >= 1", 20)
+        assert page.is_visible("#hostmetrics")
+        view.shot("host-metrics")
         view.close()
         assert view.errors == []
 
