@@ -47,7 +47,7 @@ test: $(DEVSTAMP) sysdeps
 	$(BIN)/python -m pytest
 
 bench: $(DEVSTAMP)
-	$(BIN)/python -m pytest -m slow || [ $$? -eq 5 ]  # 5: no slow suite yet
+	$(BIN)/python -m pytest -m slow || [ $$? -eq 5 ]  # the suites marked slow (5: none selected)
 	$(BIN)/python bench/ingest.py --shared $(SHARED)
 	$(BIN)/python bench/loghub.py $(SHARED)/data/loghub-2k
 	$(BIN)/python bench/follow.py  # ~6 min: rotation tortures at 4 rates x 3 modes, tail throughput, latency, RSS

@@ -184,6 +184,7 @@ class TestFollowingPipes:
         session.store.close()
 
 
+@pytest.mark.slow  # ~25 s a mode; `make bench` runs these and bench/follow.py's 12 larger tortures
 class TestRotationTorture:
     @pytest.mark.parametrize("mode", MODES)
     def test_rotation_under_load_with_kills(self, tmp_path: Path, mode: str) -> None:

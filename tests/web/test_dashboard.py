@@ -252,6 +252,48 @@ class TestInTheBrowser:
         view.close()
         assert view.errors == []
 
+    def test_keys_pause_select_and_hide_and_saved_searches(
+        self, demo: tuple[Up, dict[str, Any]], browser: Any
+    ) -> None:
+        """space holds new records back and shows them on resume; j selects; t hides the timeline;
+        a search saved under a name comes back from the list; a note left through the API is listed."""
+        up, _ = demo
+        view = Page(browser, up.url + "/#live")
+        page = view.page
+        wait_until(page, "document.getElementById('status').textContent === 'live'")
+        page.keyboard.press(" ")
+        assert page.get_attribute("#pause", "aria-pressed") == "true"
+        push(up, "held", [f"held back {i}" for i in range(5)])
+        wait_until(page, "document.querySelector('[data-role=live-info]').dataset.held === '5'")
+        assert not any("held back" in t for t in page.locator("[data-pane=live] .row").all_text_contents())
+        page.keyboard.press(" ")
+        wait_until(page, f"{ROWS}.filter(r => r.textContent.includes('held back')).length === 5")
+        page.keyboard.press("j")
+        wait_until(page, "document.querySelectorAll('[data-pane=live] .row.selected').length === 1")
+        page.keyboard.press("t")
+        assert page.is_hidden("#timeline-wrap")
+        page.keyboard.press("t")
+        assert page.is_visible("#timeline")
+
+        page.keyboard.press("2")
+        page.fill("[data-pane=search] input[type=search]", "held back")
+        page.press("[data-pane=search] input[type=search]", "Enter")
+        wait_until(page, "document.querySelector('[data-role=search-info]').dataset.count === '5'")
+        assert len(page.locator("[data-pane=search] .row mark").all_text_contents()) >= 5  # words marked
+        page.once("dialog", lambda dialog: dialog.accept("held lines"))
+        page.click("[data-pane=search] button:has-text('Save')")
+        options = page.locator("[data-pane=search] select option").all_text_contents()
+        assert "held lines" in options
+
+        note = {"since": "now-1m", "text": "checked the held lines", "kind": "note"}
+        assert up.client.post("/api/annotations", json=note).status_code == 201
+        page.keyboard.press("8")
+        wait_until(page, "Number(document.querySelector('[data-pane=notes] table')?.dataset.rows || 0) >= 1")
+        assert "checked the held lines" in page.inner_text("[data-pane=notes]")
+        view.shot("notes")
+        view.close()
+        assert view.errors == []
+
     def test_every_view_opens_without_errors(self, demo: tuple[Up, dict[str, Any]], browser: Any) -> None:
         """Keys 1–8 open each view on the demo range; themes switch; a narrow screen still works."""
         up, _ = demo

@@ -37,6 +37,10 @@ const pane = {
     this.savedList = el("select", { "aria-label": "Saved searches", onchange: () => this.useSaved() });
     this.info = el("span", { class: "muted", "data-role": "search-info" });
     this.query.addEventListener("keydown", (event) => { if (event.key === "Enter") this.run(); });
+    // Typed times win over the header's range until the range changes again; a live range is read
+    // when the search runs (its end is "now", not when the page was opened).
+    this.typed = false;
+    for (const input of [this.from, this.to]) input.addEventListener("change", () => { this.typed = true; });
     root.append(el("div", { class: "toolbar" }, this.query, "from", this.from, "to", this.to,
       el("button", { type: "button", onclick: () => this.run() }, "Search"),
       el("button", { type: "button", onclick: () => this.save() }, "Save"), this.savedList, this.info));
@@ -46,11 +50,16 @@ const pane = {
     this.detail = el("div", { class: "detail", hidden: true });
     body.append(this.detail);
     this.fillSaved();
-    on("range", (range) => { this.from.value = toLocalInput(range.since); this.to.value = toLocalInput(range.until); });
+    on("range", (range) => {
+      this.typed = false;
+      this.from.value = toLocalInput(range.since);
+      this.to.value = toLocalInput(range.until);
+    });
     on("open-records", ({ query, since, until }) => {
       this.query.value = query || "";
       if (since) this.from.value = toLocalInput(since);
       if (until) this.to.value = toLocalInput(until);
+      this.typed = Boolean(since || until);
       emit("open-pane", "search");
       this.run();
     });
@@ -62,8 +71,15 @@ const pane = {
   async run() {
     const q = this.query.value.trim();
     this.terms = queryTerms(q);
-    const since = fromLocalInput(this.from.value);
-    const until = fromLocalInput(this.to.value);
+    let since = fromLocalInput(this.from.value);
+    let until = fromLocalInput(this.to.value);
+    const range = timeWindow();
+    if (!this.typed) {
+      since = range.since;
+      until = range.live ? null : range.until; // live: up to now, whenever the search runs
+      this.from.value = toLocalInput(range.since);
+      this.to.value = toLocalInput(range.until);
+    }
     replace(this.info, "searching…");
     try {
       const found = await api("/api/logs", { q, since: since && iso(since), until: until && iso(until), limit: LIMIT });
