@@ -382,6 +382,29 @@ class TestLive:
         assert [(r["svc"], r["lvl"], r["msg"]) for r in records] == [("ws", "error", "broken pipe")]
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
 
+    def test_a_closed_websocket_is_let_go_at_once(self, tmp_path: Path) -> None:
+        """A subscriber that closes is dropped when it closes, not at its next heartbeat (a minute
+        here): until then it would hold its buffer and the daemon's shutdown."""
+        from websockets.sync.client import connect
+
+        daemon = Up(tmp_path)
+        ws_url = daemon.url.replace("http://", "ws://") + "/api/live?heartbeat=60"
+
+        def subscribers() -> float:
+            for line in daemon.client.get("/metrics").text.splitlines():
+                if line.startswith("loglens_live_subscribers "):
+                    return float(line.split()[1])
+            raise AssertionError("no loglens_live_subscribers in /metrics")
+
+        with connect(ws_url) as socket:
+            assert json.loads(socket.recv(timeout=10)) == {"type": "connected"}
+            assert subscribers() == 1
+        deadline = time.monotonic() + 10
+        while subscribers() != 0:
+            assert time.monotonic() < deadline, "the closed subscriber was still held 10 s later"
+            time.sleep(0.1)
+        daemon.stop()
+
     def test_websocket_batches_with_a_regex_filter(self, tmp_path: Path) -> None:
         """`batch=true`: the records of one push arrive together in one `records` message; a filter
         only SQL decides (a regex) selects the same records as a simple one would."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -327,9 +329,24 @@ async def live_websocket(
         await websocket.close(code=1008, reason=str(exc)[:120])
         return
     limit = max(1, min(buffer, SUBSCRIBER_BUFFER))
-    try:
+
+    async def pump() -> None:
         messages = live_messages(daemon.hub, matcher, max(0.1, heartbeat), limit, service or (), batch)
         async for message in messages:
             await websocket.send_bytes(orjson.dumps(message))
-    except WebSocketDisconnect:
-        return
+
+    async def closed() -> None:
+        # A client that goes away is noticed at once, not at the next heartbeat: until then its
+        # handler held the server's shutdown (15 s with the default heartbeat).
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+    tasks = [asyncio.ensure_future(pump()), asyncio.ensure_future(closed())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task
