@@ -233,6 +233,7 @@ class TestInTheBrowser:
         query = page.input_value("[data-pane=search] input[type=search]")
         assert query.startswith("service:"), query
         service = query.split()[0].split(":", 1)[1]
+        wait_until(page, "document.querySelectorAll('[data-pane=search] .row .svc').length > 0")  # next frame
         services = page.locator("[data-pane=search] .row .svc").all_text_contents()
         assert services and set(services) == {service}
         view.shot("heatmap-to-search")
@@ -279,7 +280,8 @@ class TestInTheBrowser:
         page.fill("[data-pane=search] input[type=search]", "held back")
         page.press("[data-pane=search] input[type=search]", "Enter")
         wait_until(page, "document.querySelector('[data-role=search-info]').dataset.count === '5'")
-        assert len(page.locator("[data-pane=search] .row mark").all_text_contents()) >= 5  # words marked
+        # The words searched for are marked in each row (rows are drawn at the next frame).
+        wait_until(page, "document.querySelectorAll('[data-pane=search] .row mark').length >= 5")
         page.once("dialog", lambda dialog: dialog.accept("held lines"))
         page.click("[data-pane=search] button:has-text('Save')")
         options = page.locator("[data-pane=search] select option").all_text_contents()
