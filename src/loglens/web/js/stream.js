@@ -26,6 +26,7 @@ const pane = {
   missed: 0,
   received: 0,
   rateWindow: [],
+  described: 0,
   generation: 0,
 
   mount(root) {
@@ -62,6 +63,7 @@ const pane = {
       const found = await api("/api/logs", params);
       if (generation !== this.generation) return;
       this.list.set(found.records);
+      this.describe();
       emit("status", { text: range.live ? "live" : "showing the zoomed range (double-click the timeline for live)" });
     } catch (err) {
       emit("status", { text: err.message, bad: true });
@@ -87,6 +89,7 @@ const pane = {
           this.held.splice(0, this.held.length - PAUSED_LIMIT);
         }
       } else this.list.push(message.records);
+      if (performance.now() - this.described > 250) this.describe(); // the count follows the rows
     } else if (message.type === "missed") {
       this.missed += message.missed;
     } else if (message.type === "incident" || message.type === "anomaly") {
@@ -101,6 +104,7 @@ const pane = {
 
   describe() {
     const now = performance.now();
+    this.described = now;
     this.rateWindow = this.rateWindow.filter(([t]) => now - t < 5000);
     const rate = this.rateWindow.reduce((sum, [, n]) => sum + n, 0) / 5;
     const parts = [`${count(this.list.length)} records`, `${count(Math.round(rate))} lines/s`];
