@@ -70,13 +70,17 @@ class HostSampler:
         if self._last_at is not None and now - self._last_at < self.every_s:
             return
         io = _io_totals()
-        rates = (0.0, 0.0, 0.0, 0.0)
+        rates = [0.0, 0.0, 0.0, 0.0]
         if self._last_io is not None and self._last_at is not None and now > self._last_at:
             elapsed = now - self._last_at
-            rates = tuple(max(0.0, (b - a) / elapsed) for a, b in zip(self._last_io, io, strict=True))  # type: ignore[assignment]
+            rates = [max(0.0, (b - a) / elapsed) for a, b in zip(self._last_io, io, strict=True)]
+        disk_read, disk_write, net_in, net_out = rates
         self.samples.append(
-            HostSample(time.time_ns(), psutil.cpu_percent(None), psutil.virtual_memory().percent, *rates)
-        )
+            HostSample(
+                time.time_ns(), psutil.cpu_percent(None), psutil.virtual_memory().percent,
+                disk_read, disk_write, net_in, net_out,
+            )
+        )  # fmt: skip
         self._last_at, self._last_io = now, io
 
     def between(self, since_ns: int | None, until_ns: int | None) -> list[HostSample]:

@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { el, replace } from "./dom.js";
-import { count, iso, levelClass, shortTime } from "./format.js";
+import { count, fromInputValue, iso, levelClass, shortTime, toInputValue } from "./format.js";
 import { register } from "./panes.js";
 import { emit, on, setQuery, timeWindow } from "./state.js";
 import { richText } from "./text.js";
@@ -19,15 +19,6 @@ const view = {
   seq: 0,
 };
 
-/** Milliseconds → a datetime-local value in UTC (the inputs are read and written as UTC). */
-function toInput(ms) {
-  return iso(ms).slice(0, 19);
-}
-
-/** A datetime-local value (UTC) → milliseconds, or NaN. Browsers drop ":00" seconds, both parse. */
-function fromInput(value) {
-  return value ? Date.parse(value + "Z") : NaN;
-}
 
 function mount(root) {
   view.root = root;
@@ -58,10 +49,10 @@ function mount(root) {
 }
 
 function setInputs(a0, a1, b0, b1) {
-  view.inputs.a0.value = toInput(a0);
-  view.inputs.a1.value = toInput(a1);
-  view.inputs.b0.value = toInput(b0);
-  view.inputs.b1.value = toInput(b1);
+  view.inputs.a0.value = toInputValue(a0);
+  view.inputs.a1.value = toInputValue(a1);
+  view.inputs.b0.value = toInputValue(b0);
+  view.inputs.b1.value = toInputValue(b1);
 }
 
 /** B: the last hour of the current range; A: the hour before it. */
@@ -78,9 +69,9 @@ function quickHours() {
 /** A: B's range one day earlier (B stays, or is the default when unset). */
 function quickYesterday() {
   view.touched = true;
-  let b0 = fromInput(view.inputs.b0.value);
-  let b1 = fromInput(view.inputs.b1.value);
-  if (!(b0 < b1)) {
+  let b0 = fromInputValue(view.inputs.b0.value);
+  let b1 = fromInputValue(view.inputs.b1.value);
+  if (b0 === null || b1 === null || !(b0 < b1)) {
     const end = timeWindow().until;
     [b0, b1] = [end - HOUR, end];
   }
@@ -102,7 +93,7 @@ function hide() {
 
 /** The two sides as the API's START..END ranges, or an error sentence. */
 function ranges() {
-  const [a0, a1, b0, b1] = ["a0", "a1", "b0", "b1"].map((k) => fromInput(view.inputs[k].value));
+  const [a0, a1, b0, b1] = ["a0", "a1", "b0", "b1"].map((k) => fromInputValue(view.inputs[k].value));
   if (![a0, a1, b0, b1].every(Number.isFinite)) return { error: "Give both ends of both ranges." };
   if (!(a0 < a1)) return { error: "A must end after it starts." };
   if (!(b0 < b1)) return { error: "B must end after it starts." };

@@ -61,3 +61,14 @@ export function bucketFor(spanMs, target = 120) {
   const seconds = steps.find((s) => s >= wanted) || 86400;
   return { ms: seconds * 1000, text: seconds % 3600 === 0 ? `${seconds / 3600}h` : seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s` };
 }
+
+/** Milliseconds → a `<input type=datetime-local>` value, in UTC (the dashboard's inputs are UTC). */
+export function toInputValue(ms) {
+  return iso(ms).slice(0, 19);
+}
+
+/** A `<input type=datetime-local>` value read as UTC → milliseconds; null when empty or unreadable. */
+export function fromInputValue(value) {
+  const ms = value ? Date.parse(value + "Z") : NaN;
+  return Number.isNaN(ms) ? null : ms;
+}

@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { el, replace } from "./dom.js";
-import { count, iso } from "./format.js";
+import { count, fromInputValue, iso, toInputValue } from "./format.js";
 import { register } from "./panes.js";
 import { recordRow, showDetail } from "./records.js";
 import { state, timeWindow } from "./state.js";
@@ -13,7 +13,6 @@ const PAGE = 2000;
 const TICK_MS = 100;
 const SPEEDS = [0.5, 1, 2, 5, 10];
 
-const toLocalInput = (ms) => new Date(ms).toISOString().slice(0, 19);
 
 const pane = {
   id: "replay",
@@ -49,7 +48,7 @@ const pane = {
   /** The window to replay: the current range (its start is the default moment). */
   load() {
     const range = timeWindow();
-    this.start = this.at.value ? Date.parse(this.at.value + "Z") : range.since;
+    this.start = fromInputValue(this.at.value) ?? range.since;
     this.end = Math.max(range.until, this.start + 60000);
     this.seek(this.start);
   },
@@ -125,7 +124,7 @@ const pane = {
   },
 
   show() {
-    if (!this.at.value) this.at.value = toLocalInput(timeWindow().since);
+    if (!this.at.value) this.at.value = toInputValue(timeWindow().since);
     if (!this.start) this.load();
   },
   hide() {

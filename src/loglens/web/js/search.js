@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { el, replace } from "./dom.js";
-import { count, iso } from "./format.js";
+import { count, fromInputValue, iso, toInputValue } from "./format.js";
 import { register } from "./panes.js";
 import { recordRow, showDetail } from "./records.js";
 import { emit, on, state, timeWindow } from "./state.js";
@@ -21,9 +21,6 @@ function saved() {
   }
 }
 
-/** `<input type=datetime-local>` value (UTC) ↔ ms. */
-const toLocalInput = (ms) => new Date(ms).toISOString().slice(0, 19);
-const fromLocalInput = (value) => (value ? Date.parse(value + "Z") : null);
 
 const pane = {
   id: "search",
@@ -52,33 +49,33 @@ const pane = {
     this.fillSaved();
     on("range", (range) => {
       this.typed = false;
-      this.from.value = toLocalInput(range.since);
-      this.to.value = toLocalInput(range.until);
+      this.from.value = toInputValue(range.since);
+      this.to.value = toInputValue(range.until);
     });
     on("open-records", ({ query, since, until }) => {
       this.query.value = query || "";
-      if (since) this.from.value = toLocalInput(since);
-      if (until) this.to.value = toLocalInput(until);
+      if (since) this.from.value = toInputValue(since);
+      if (until) this.to.value = toInputValue(until);
       this.typed = Boolean(since || until);
       emit("open-pane", "search");
       this.run();
     });
     const range = timeWindow();
-    this.from.value = toLocalInput(range.since);
-    this.to.value = toLocalInput(range.until);
+    this.from.value = toInputValue(range.since);
+    this.to.value = toInputValue(range.until);
   },
 
   async run() {
     const q = this.query.value.trim();
     this.terms = queryTerms(q);
-    let since = fromLocalInput(this.from.value);
-    let until = fromLocalInput(this.to.value);
+    let since = fromInputValue(this.from.value);
+    let until = fromInputValue(this.to.value);
     const range = timeWindow();
     if (!this.typed) {
       since = range.since;
       until = range.live ? null : range.until; // live: up to now, whenever the search runs
-      this.from.value = toLocalInput(range.since);
-      this.to.value = toLocalInput(range.until);
+      this.from.value = toInputValue(range.since);
+      this.to.value = toInputValue(range.until);
     }
     replace(this.info, "searching…");
     try {
