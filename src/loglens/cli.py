@@ -21,7 +21,8 @@ import click
 import orjson
 
 from loglens.allocation import return_arrow_memory
-from loglens.client import DaemonClient, daemon_for, running_daemon
+from loglens.client import daemon_for
+from loglens.commands.common import open_store, range_options, store_options, view, write_json
 from loglens.config import Config, load_config, resolve_store_path
 from loglens.errors import LoglensError
 from loglens.mining.dedup import dedupe as dedupe_records
@@ -37,37 +38,6 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
-
-
-def _store_options(func: F) -> F:
-    func = click.option("--config", "config_path", metavar="PATH", help="Config file (default: see docs).")(
-        func
-    )
-    func = click.option("--store", "store_path", metavar="PATH", help="Store file (default: see docs).")(func)
-    return func
-
-
-def _range_options(func: F) -> F:
-    """`--since` and `--until`, the same on every command that reads a time range."""
-    func = click.option("--until", metavar="TIME", help="Same forms as --since; exclusive.")(func)
-    func = click.option(
-        "--since", metavar="TIME", help="From this time: 15m, 2h, 2d, or '2026-02-12 10:00' (local time)."
-    )(func)
-    return func
-
-
-def _open(store_path: str | None, config: Config, read_only: bool) -> DuckDBStore:
-    path = resolve_store_path(store_path, config)
-    url = running_daemon(path)
-    if url is not None:
-        raise LoglensError(
-            f"the daemon at {url} holds {path} (one process at a time may open it), and this command "
-            "does not go through the daemon yet: logs, patterns, anomalies, incidents, explain, "
-            "summary, diff, metrics and sql do (as does the API, docs/api.md); or stop the daemon"
-        )
-    return DuckDBStore(
-        path, read_only=read_only, memory_limit=config.memory_limit, compression=config.compression
-    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -140,7 +110,7 @@ def _summary(report: IngestReport) -> str:
 @click.option("--from-start", is_flag=True, help="Re-read files from the start, ignoring checkpoints.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
 @click.option("-v", "--verbose", is_flag=True, help="List every source with its format and counts.")
-@_store_options
+@store_options
 def ingest(
     paths: tuple[str, ...],
     from_start: bool,
@@ -155,7 +125,7 @@ def ingest(
     """
     return_arrow_memory()
     config = load_config(config_path)
-    store = _open(store_path, config, read_only=False)
+    store = open_store(store_path, config, read_only=False)
     try:
         with _progress(not quiet and sys.stderr.isatty()) as progress:
             ingestor = Ingestor(store, config, progress)
@@ -216,7 +186,7 @@ def _live_store(
         finally:
             store.close()
         return
-    store = _open(store_path, config, read_only=False)
+    store = open_store(store_path, config, read_only=False)
     try:
         ingestor = Ingestor(store, config)
         ingestor.start_mining(0)
@@ -250,7 +220,7 @@ def _live_store(
 @click.option("--from-end", is_flag=True, help="Start files never read before at their end (tail -f).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per record (see docs/cli.md).")
 @click.option("-v", "--verbose", is_flag=True, help="Say on stderr where files start and how they rotate.")
-@_store_options
+@store_options
 def tail(
     paths: tuple[str, ...],
     query: str,
@@ -308,7 +278,7 @@ def tail(
 )
 @click.option("--demo", is_flag=True, help="Also feed the demo generator's live stream in.")
 @click.option("--syslog", metavar="HOST:PORT", help="Also take syslog on this port (UDP and TCP; 0: any).")
-@_store_options
+@store_options
 def up(listen: str, demo: bool, syslog: str | None, store_path: str | None, config_path: str | None) -> None:
     """Run the daemon: the store's one writer, the [[sources]] of loglens.toml followed live, and an
     HTTP server taking logs in (POST /ingest) and answering queries (/api/…, /docs).
@@ -400,7 +370,7 @@ RUN_DRAIN_S = 2.0
     metavar="NAME|auto",
     help="Format of its output (auto: chosen from its first lines; see docs/formats).",
 )
-@_store_options
+@store_options
 def run(
     command: tuple[str, ...],
     service: str | None,
@@ -524,7 +494,7 @@ def _lines_option(value: str) -> int | None:
 @click.argument("query", nargs=-1, type=click.UNPROCESSED)
 @click.option("--grep", "grep", metavar="REGEX", help="Only messages matching this regular expression.")
 @click.option("--level", "level", metavar="LEVELS", help="error,warning  or  '>=warning'.")
-@_range_options
+@range_options
 @click.option(
     "--lines", "-n", "lines", default="100", show_default=True, metavar="N|all", help="Print the last N."
 )
@@ -539,7 +509,7 @@ def _lines_option(value: str) -> int | None:
 @click.option(
     "--window", default="60s", show_default=True, metavar="DURATION", help="Largest gap in a --dedupe run."
 )
-@_store_options
+@store_options
 def logs(
     query: tuple[str, ...],
     grep: str | None,
@@ -566,7 +536,7 @@ def logs(
         _print_records(records, as_json, raw, dedupe, window_ns)
         return
     where = record_filter(config.timezone, text, grep, level, services, since, until)
-    store = _open(store_path, config, read_only=True)
+    store = open_store(store_path, config, read_only=True)
     try:
         _print_records(store.search(where.where, where.params, limit), as_json, raw, dedupe, window_ns)
     finally:
@@ -599,10 +569,10 @@ def _print_records(
 @click.option(
     "--service", "-s", "services", multiple=True, metavar="NAME", help="Only this service (repeatable)."
 )
-@_range_options
+@range_options
 @click.option("--top", default=20, show_default=True, metavar="N", help="How many patterns to show.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per pattern.")
-@_store_options
+@store_options
 def patterns(
     services: tuple[str, ...],
     since: str | None,
@@ -626,7 +596,7 @@ def patterns(
         found = daemon.patterns(since, until, services, top)
     else:
         where = record_filter(config.timezone, services=services, since=since, until=until)
-        store = _open(store_path, config, read_only=True)
+        store = open_store(store_path, config, read_only=True)
         try:
             found = [
                 pattern_json(p)
@@ -650,24 +620,6 @@ def patterns(
 # -- anomalies, incidents, explain, summary --------------------------------------------------------
 
 
-def _view(
-    store_path: str | None,
-    config: Config,
-    local: Callable[[DuckDBStore], T],
-    remote: Callable[[DaemonClient], T],
-) -> T:
-    """A view's JSON: asked of the daemon while it holds the store, else computed on the store
-    opened read-only; both answer with the same objects, so the command prints the same bytes."""
-    daemon = daemon_for(resolve_store_path(store_path, config), config)
-    if daemon is not None:
-        return remote(daemon)
-    store = _open(store_path, config, read_only=True)
-    try:
-        return local(store)
-    finally:
-        store.close()
-
-
 def _replayed(
     store_path: str | None, config_path: str | None, since: str | None, until: str | None
 ) -> tuple[Replay, dict[str, str]]:
@@ -676,7 +628,7 @@ def _replayed(
     from loglens.analysis.findings import replay_range, replay_texts
 
     config = load_config(config_path)
-    store = _open(store_path, config, read_only=True)
+    store = open_store(store_path, config, read_only=True)
     try:
         found = replay_range(store, config, since, until)
         return found, replay_texts(store, found)
@@ -684,15 +636,11 @@ def _replayed(
         store.close()
 
 
-def _write_json(value: object) -> None:
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
-
-
 _SEVERITY_STYLE = {"critical": "!!", "warning": "! ", "info": "  "}
 
 
 @cli.command()
-@_range_options
+@range_options
 @click.option("--service", "services", multiple=True, metavar="S", help="Only these services (repeatable).")
 @click.option(
     "--min-severity",
@@ -702,7 +650,7 @@ _SEVERITY_STYLE = {"critical": "!!", "warning": "! ", "info": "  "}
     help="Leave out anomalies below this severity.",
 )
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of anomalies.")
-@_store_options
+@store_options
 def anomalies(
     since: str | None,
     until: str | None,
@@ -716,14 +664,14 @@ def anomalies(
     from loglens.analysis.findings import anomalies_view
 
     config = load_config(config_path)
-    chosen = _view(
+    chosen = view(
         store_path,
         config,
         lambda store: anomalies_view(store, config, since, until, services, min_severity),
         lambda daemon: daemon.anomalies(since, until, services, min_severity),
     )
     if as_json:
-        _write_json(chosen)
+        write_json(chosen)
         return
     if not chosen:
         sys.stdout.write("no anomalies\n")
@@ -736,10 +684,10 @@ def anomalies(
 
 
 @cli.command()
-@_range_options
+@range_options
 @click.option("--service", "services", multiple=True, metavar="S", help="Only incidents involving these.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of incidents (schema in docs/cli.md).")
-@_store_options
+@store_options
 def incidents(
     since: str | None,
     until: str | None,
@@ -762,7 +710,7 @@ def incidents(
             incident_json(i, templates) for i in found if not services or set(services) & set(i.services)
         ]
     if as_json:
-        _write_json(chosen)
+        write_json(chosen)
         return
     if not chosen:
         sys.stdout.write("no incidents\n")
@@ -788,7 +736,7 @@ def incidents(
     help="Lines of the same service before and after the root cause's first sign.",
 )
 @click.option("--json", "as_json", is_flag=True, help="The incident, its evidence and context as JSON.")
-@_store_options
+@store_options
 def explain(
     incident_id: str, context_lines: int, as_json: bool, store_path: str | None, config_path: str | None
 ) -> None:
@@ -796,23 +744,23 @@ def explain(
     from loglens.analysis.explain import explain_view, render_explanation
 
     config = load_config(config_path)
-    explanation = _view(
+    explanation = view(
         store_path,
         config,
         lambda store: explain_view(store, config, incident_id, context_lines),
         lambda daemon: daemon.explain(incident_id, context_lines),
     )
     if as_json:
-        _write_json(explanation)
+        write_json(explanation)
         return
     sys.stdout.write(render_explanation(explanation))
 
 
 @cli.command()
 @click.option("--service", "services", multiple=True, metavar="S", help="Only these services (repeatable).")
-@_range_options
+@range_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per service.")
-@_store_options
+@store_options
 def summary(
     services: tuple[str, ...],
     since: str | None,
@@ -825,14 +773,14 @@ def summary(
     from loglens.analysis.summary import render_summary, summary_view
 
     config = load_config(config_path)
-    found = _view(
+    found = view(
         store_path,
         config,
         lambda store: summary_view(store, config, services, since, until),
         lambda daemon: daemon.summary(services, since, until),
     )
     if as_json:
-        _write_json(found)
+        write_json(found)
         return
     sys.stdout.write(render_summary(found))
 
@@ -852,7 +800,7 @@ def summary(
     "--top", default=20, show_default=True, type=click.IntRange(min=0), metavar="N", help="How many per list."
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: a, b, new, gone, changed, levels.")
-@_store_options
+@store_options
 def diff(
     a_range: str | None,
     b_range: str | None,
@@ -876,7 +824,7 @@ def diff(
     except SidesError as exc:  # a usage error (exit 2), found before any store or daemon is asked
         raise click.UsageError(str(exc)) from None
     config = load_config(config_path)
-    found = _view(
+    found = view(
         store_path,
         config,
         lambda store: diff_view(
@@ -903,9 +851,9 @@ def diff(
 
 @cli.command()
 @click.argument("names", nargs=-1, metavar="[NAME]...")
-@_range_options
+@range_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per window and group.")
-@_store_options
+@store_options
 def metrics(
     names: tuple[str, ...],
     since: str | None,
@@ -922,7 +870,7 @@ def metrics(
     from loglens.analysis.metrics import metrics_view, render_series
 
     config = load_config(config_path)
-    found = _view(
+    found = view(
         store_path,
         config,
         lambda store: metrics_view(store, config, names, since, until),
@@ -943,7 +891,7 @@ def metrics(
 @cli.command()
 @click.argument("statement")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
-@_store_options
+@store_options
 def sql(statement: str, as_json: bool, store_path: str | None, config_path: str | None) -> None:
     """Run a read-only SQL query on the store (tables: records, templates, checkpoints; see docs/store.md)."""
     config = load_config(config_path)
@@ -951,7 +899,7 @@ def sql(statement: str, as_json: bool, store_path: str | None, config_path: str 
     if daemon is not None:  # the daemon holds the store: ask it
         columns, rows, text = daemon.sql(statement)
     else:
-        store = _open(store_path, config, read_only=True)
+        store = open_store(store_path, config, read_only=True)
         try:
             columns, rows = store.sql(statement)
         finally:
@@ -995,13 +943,15 @@ def mine(path: Path, message_only: bool, out_path: Path | None) -> None:
             out.close()
 
 
-def _register_demo() -> None:
+def _register_commands() -> None:
+    from loglens.commands.alerts import alerts
     from loglens.demo.command import demo
 
     cli.add_command(demo)
+    cli.add_command(alerts)
 
 
-_register_demo()
+_register_commands()
 
 
 def main() -> None:

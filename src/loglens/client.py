@@ -183,6 +183,23 @@ class DaemonClient:
         data = self._checked(answer)
         return list(data["columns"]), [tuple(row) for row in data["rows"]], data["text"]
 
+    def call(
+        self, method: str, path: str, params: dict[str, Any] | None = None, body: object = None
+    ) -> Any:
+        """Any API call (the newer commands' way): its JSON answer, None for a 204; a refusal (4xx)
+        as the error the local path would raise."""
+        try:
+            answer = httpx.request(
+                method, self.url + path, params=params, json=body, headers=self._headers, timeout=TIMEOUT_S
+            )
+        except httpx.HTTPError as exc:
+            raise LoglensError(
+                f"the daemon at {self.url} did not answer ({exc}); is `loglens up` running?"
+            ) from None
+        if answer.status_code in (201, 204):
+            return answer.json() if answer.status_code == 201 else None
+        return self._checked(answer)
+
     def _get(self, path: str, params: dict[str, Any]) -> Any:
         try:
             answer = httpx.get(self.url + path, params=params, headers=self._headers, timeout=TIMEOUT_S)

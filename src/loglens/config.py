@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from loglens.ai.llm import LlmSettings, parse_llm
+from loglens.alerts.settings import AlertSettings, parse_alerts
 from loglens.analysis.metrics import MetricRule, parse_metrics
 from loglens.analysis.watch import WatchSettings, parse_analysis
 from loglens.errors import ConfigError, LoglensError
@@ -73,6 +75,8 @@ class Config:
     filter: VolumeFilterSettings | None = None
     commands: tuple[CommandSpec, ...] = ()
     journald: JournalSettings | None = None
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    llm: LlmSettings | None = None
 
     def rule_for(self, file_path: str, display: str) -> SourceRule | None:
         """The first `[[sources]]` entry matching a file, if any."""
@@ -190,6 +194,8 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
     volume_filter = parse_filter(_table(data, "filter", where), where)
     commands = parse_commands(data.get("commands", []), where, format_names())
     journald = parse_journald(_table(data, "journald", where), where) if "journald" in data else None
+    alerts = parse_alerts(_table(data, "alerts", where), where)
+    llm = parse_llm(_table(data, "llm", where), where)
 
     return Config(
         source_file=source_file,
@@ -208,6 +214,8 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         filter=volume_filter,
         commands=commands,
         journald=journald,
+        alerts=alerts,
+        llm=llm,
     )
 
 

@@ -19,7 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
+from loglens.ai.alert_context import alert_explanation, ask_for_insight
+from loglens.ai.insights import InsightWorker
+from loglens.ai.llm import LlmClient
+from loglens.alerts.model import Alert
+from loglens.alerts.runtime import Alerting
 from loglens.allocation import PacedCollection
 from loglens.analysis.findings import ReplayCache
 from loglens.analysis.live_watch import LiveWatch
@@ -37,6 +43,9 @@ from loglens.sources.syslog import SyslogCounters, serve_syslog
 from loglens.store.duckdb import DEFAULT_MEMORY_LIMIT, DuckDBStore
 
 DEMO_RATE = 50.0
+LIVE_STREAM_NS = 3600 * 10**9
+"""A stream whose newest record is this close to the clock is live: its alerts' stream time
+moves with the clock between records."""
 DAEMON_MEMORY_LIMIT = "256MB"
 """DuckDB's cap in the daemon, unless [store] memory_limit says otherwise: its writer shares the
 database with the API's queries, and the dashboard asks several at once (the bulk writer's 32 MB made
@@ -96,7 +105,9 @@ class Daemon:
         self.inbox = Inbox(config.server.inbox_records)
         self.decoders = DecodePool(config.server.decode_workers)
         self.hub = LiveHub()
-        self.watch = LiveWatch(config.analysis, self.hub.publish_event, self.store.template_texts)
+        self.watch = LiveWatch(config.analysis, self._on_event, self.store.template_texts)
+        self.alerting = Alerting(config, self.store, self.hub.publish_event, enrich=self._explain_alert)
+        self.insights = InsightWorker(LlmClient(config.llm), self.store) if config.llm is not None else None
         self.watch.warm(self.store, time.time_ns())
         self.live = LiveIngest(
             self.ingestor,
@@ -173,13 +184,35 @@ class Daemon:
             self._syslog_ready.set()
 
     def _on_records(self, records: list[Record]) -> None:
-        """Each stored batch: to live subscribers, then to the detectors (pipeline thread)."""
+        """Each stored batch: to live subscribers, then to the detectors and the alert rules
+        (pipeline thread)."""
         self.hub.publish(records)
         self.watch.add(records)
+        self.alerting.engine.observe(records)
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        """A detector's anomaly or incident: to live subscribers, the alert rules, and (with an LLM
+        configured) the insight worker."""
+        self.hub.publish_event(event)
+        self.alerting.engine.on_event(event)
+        if self.insights is not None:
+            ask_for_insight(self.insights, self.store, self.watch, event)
+
+    def _explain_alert(self, alert: Alert) -> dict[str, Any] | None:
+        """What an alert's notification explains: for an incident, the offline explainer's reading
+        of it (signature, fix, confidence)."""
+        incident_id = alert.labels.get("incident")
+        incident = self.watch.incident(incident_id) if incident_id else None
+        return alert_explanation(self.store, incident)
 
     def _tick(self) -> None:
         """Time-driven work, about once a second on the pipeline thread."""
         self.watch.tick()
+        wall = time.time_ns()
+        # Stream time follows the clock only while the stream is live (an old file read now must
+        # not look silent, nor resolve its alerts by the wall clock).
+        live = wall - self.alerting.engine.stream_ns < LIVE_STREAM_NS
+        self.alerting.engine.tick(wall if live else None)
         now = time.monotonic()
         self.host.tick(now)
         self.collection.tick(now)
@@ -226,6 +259,9 @@ class Daemon:
             thread.join(30)
         self.inbox.close()
         self.decoders.close()
+        self.alerting.close()
+        if self.insights is not None:
+            self.insights.close(10)
         try:
             self.writer.close()
         finally:

@@ -13,6 +13,7 @@ a source that went quiet must not hold its last minute open until its next recor
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -22,6 +23,9 @@ from loglens.analysis.incidents import Incident
 from loglens.analysis.report import anomaly_json, incident_json
 from loglens.analysis.watch import MinuteStatsStore, Watcher, WatchSettings, watch_stored
 from loglens.record import Record
+
+RECENT_INCIDENTS = 100
+"""Incidents the watch keeps after announcing them (alerts explain them from their objects)."""
 
 Event = dict[str, Any]
 """One message of the live channel: `{"type": "anomaly", …}` or `{"type": "incident", …}`."""
@@ -47,6 +51,9 @@ def event_services(event: Event) -> list[str]:
         return [event["anomaly"]["service"]]
     if event["type"] == "incident":
         return list(event["incident"]["services"])
+    if event["type"] == "alert":
+        alerts = [event["alert"]] if "alert" in event else event["notification"]["alerts"]
+        return [alert["labels"]["service"] for alert in alerts if "service" in alert["labels"]]
     return []
 
 
@@ -64,9 +71,14 @@ class LiveWatch:
         self._templates = templates
         self.watcher = Watcher(settings)
         self._open: set[str] = set()
+        self._recent: OrderedDict[str, Incident] = OrderedDict()
         self.anomalies = 0
         self.incidents_opened = 0
         self.incidents_closed = 0
+
+    def incident(self, incident_id: str) -> Incident | None:
+        """An incident announced lately (open or among the last `RECENT_INCIDENTS`), for explaining it."""
+        return self._recent.get(incident_id)
 
     def warm(self, store: MinuteStatsStore, now_ns: int) -> None:
         """Feeds the stored last `history_minutes` (announcing nothing: it is the past)."""
@@ -102,6 +114,11 @@ class LiveWatch:
         for anomaly in anomalies:
             self.anomalies += 1
             self._on_event(anomaly_event(anomaly, texts))
+        for incident in opened + closed:
+            self._recent[incident.id] = incident
+            self._recent.move_to_end(incident.id)
+            while len(self._recent) > RECENT_INCIDENTS:
+                self._recent.popitem(last=False)
         for incident in opened:
             self._open.add(incident.id)
             self.incidents_opened += 1

@@ -13,7 +13,8 @@ from loglens.formats.timestamp import to_iso_ms
 
 
 def anomaly_json(anomaly: Anomaly) -> dict[str, Any]:
-    """One anomaly: kind, service, start, end, detected_at, severity, score, detail, template_id."""
+    """One anomaly: kind, service, start, end, detected_at, severity, score, detail, template_id, the
+    template's level."""
     return {
         "kind": anomaly.kind,
         "service": anomaly.service,
@@ -24,6 +25,7 @@ def anomaly_json(anomaly: Anomaly) -> dict[str, Any]:
         "score": round(anomaly.score, 3),
         "detail": anomaly.detail,
         "template_id": anomaly.template_id,
+        "level": anomaly.level.label if anomaly.level is not None else None,
         "evidence_id": anomaly.evidence_id,
     }
 

@@ -648,6 +648,16 @@ def to_iso_ms(ns: int) -> str:
     return head + _MS_SUFFIX[rest // 1_000_000]
 
 
+def from_iso_ms(text: str) -> int:
+    """The inverse of `to_iso_ms` (any ISO 8601 stamp with a zone, or UTC without one): ns since the
+    epoch, exact to the microsecond (no float on the way)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    delta = moment - _UNIX_EPOCH
+    return (delta.days * 86_400 + delta.seconds) * _NS + delta.microseconds * 1000
+
+
 MINSEC_NS: dict[str, int] = {
     f"{m:02d}:{s:02d}": (m * 60 + s) * 1_000_000_000 for m in range(60) for s in range(61)
 }

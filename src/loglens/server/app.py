@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 def create_app(daemon: Daemon) -> FastAPI:
     """The application serving `daemon`."""
+    from loglens.server.alerts import router as alerts_router
     from loglens.server.api import metrics_router
     from loglens.server.api import router as api_router
     from loglens.server.ingest import router as ingest_router
@@ -38,6 +39,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.state.authenticator = Authenticator(daemon.config.server.tokens)
     ingest, read = [Depends(require("ingest"))], [Depends(require("read"))]
     app.include_router(ingest_router, dependencies=ingest)
+    app.include_router(alerts_router, dependencies=read)
     app.include_router(api_router, dependencies=read)
     app.include_router(workspace_router, dependencies=read)
     app.include_router(metrics_router, dependencies=read)

@@ -144,6 +144,23 @@ class Annotation:
 ANNOTATION_KINDS = ("note", "bookmark")
 
 
+@dataclass(frozen=True, slots=True)
+class Document:
+    """Something loglens keeps beside the logs: an alert, one step of its history, a silence, a rule
+    made through the API, a learned failure signature, an LLM insight (`kind` says which; the
+    fields of each `body` are in docs/store.md). Times are ns; `state` is what lists filter on."""
+
+    kind: str
+    id: str
+    body: dict[str, Any]
+    state: str | None = None
+    created: int = 0
+    updated: int = 0
+
+
+DOCUMENT_KINDS = ("alert", "alert_event", "silence", "alert_rule", "signature", "insight")
+
+
 class Store(Protocol):
     """Where records and file checkpoints live. One writer per store; readers may be many."""
 
@@ -238,6 +255,26 @@ class Store(Protocol):
 
     def delete_annotation(self, annotation_id: int) -> bool:
         """Removes one annotation; False when there was none with this id."""
+        ...
+
+    def put_document(self, document: Document) -> Document:
+        """Stores a document, replacing the one of the same kind and id (an empty id takes the next
+        number); returns it as stored, with its id and times."""
+        ...
+
+    def documents(
+        self, kind: str, state: str | None = None, since_ns: int | None = None, limit: int | None = None
+    ) -> list[Document]:
+        """Documents of a kind, newest update first: only those in `state`, updated at or after
+        `since_ns`, at most `limit`."""
+        ...
+
+    def document(self, kind: str, document_id: str) -> Document | None:
+        """One document, or None."""
+        ...
+
+    def delete_document(self, kind: str, document_id: str) -> bool:
+        """Removes one document; False when there was none."""
         ...
 
     def hits(

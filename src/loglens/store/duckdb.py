@@ -24,7 +24,9 @@ from loglens.record import LABEL_OF, Level, Record
 from loglens.sources.file import Checkpoint
 from loglens.store.base import (
     WINDOW_ORIGIN_NS,
+    DOCUMENT_KINDS,
     Annotation,
+    Document,
     LevelCount,
     PatternStats,
     RecordCounts,
@@ -811,11 +813,81 @@ class DuckDBStore:
         )
         return row is not None
 
+    # -- documents: alerts, silences, rules, signatures, insights ------------------------------------
+
+    def put_document(self, document: Document) -> Document:
+        """Stores a document on its own cursor, committed at once (like annotations, it touches no
+        table the writer does). An empty id takes the next number of the shared sequence."""
+        if self.read_only:
+            raise ReadOnlyError("this store was opened read-only")
+        if document.kind not in DOCUMENT_KINDS:
+            raise StoreError(f"unknown document kind {document.kind!r}")
+        cursor = self._con.cursor()
+        doc_id = document.id
+        if not doc_id:
+            row = _first(cursor.execute("SELECT nextval('document_ids')"))
+            assert row is not None
+            doc_id = str(row[0])
+        now = time.time_ns()
+        created = document.created or now
+        updated = document.updated or now
+        cursor.execute(
+            "INSERT OR REPLACE INTO documents (kind, id, created, updated, state, body) "
+            "VALUES (?, ?, make_timestamp_ns(?), make_timestamp_ns(?), ?, ?)",
+            [document.kind, doc_id, created, updated, document.state, orjson.dumps(document.body).decode()],
+        )
+        return Document(document.kind, doc_id, document.body, document.state, created, updated)
+
+    def documents(
+        self, kind: str, state: str | None = None, since_ns: int | None = None, limit: int | None = None
+    ) -> list[Document]:
+        """Documents of a kind, newest update first (ties: the higher id first)."""
+        rows = (
+            self._con.cursor()
+            .execute(
+                "SELECT kind, id, body, state, epoch_ns(created), epoch_ns(updated) FROM documents "
+                "WHERE kind = ? AND (? IS NULL OR state = ?) "
+                "AND (? IS NULL OR updated >= make_timestamp_ns(?)) "
+                "ORDER BY updated DESC, TRY_CAST(id AS BIGINT) DESC NULLS LAST, id DESC LIMIT ?",
+                [kind, state, state, since_ns, since_ns, limit if limit is not None else 2**62],
+            )
+            .fetchall()
+        )
+        return [_document(row) for row in rows]
+
+    def document(self, kind: str, document_id: str) -> Document | None:
+        """One document, or None."""
+        row = _first(
+            self._con.cursor().execute(
+                "SELECT kind, id, body, state, epoch_ns(created), epoch_ns(updated) FROM documents "
+                "WHERE kind = ? AND id = ?",
+                [kind, document_id],
+            )
+        )
+        return None if row is None else _document(row)
+
+    def delete_document(self, kind: str, document_id: str) -> bool:
+        """Removes one document; False when there was none."""
+        if self.read_only:
+            raise ReadOnlyError("this store was opened read-only")
+        row = _first(
+            self._con.cursor().execute(
+                "DELETE FROM documents WHERE kind = ? AND id = ? RETURNING id", [kind, document_id]
+            )
+        )
+        return row is not None
+
     def close(self) -> None:
         """Closes the connection (DuckDB folds its WAL into the file); uncommitted appends are dropped."""
         self.rollback()
         self._writer.close()
         self._con.close()
+
+
+def _document(row: tuple[Any, ...]) -> Document:
+    return Document(
+        kind=row[0], id=row[1], body=orjson.loads(row[2]), state=row[3], created=int(row[4]), updated=int(row[5])
+    )
 
 
 def _stored(row: tuple[Any, ...]) -> StoredRecord:

@@ -85,6 +85,24 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        5,
+        [
+            # What loglens itself keeps beside the logs, as JSON documents of a few kinds: alerts and
+            # their history, silences, rules made through the API, learned failure signatures and LLM
+            # insights (docs/store.md lists the kinds and their fields). Small tables, read whole.
+            "CREATE SEQUENCE IF NOT EXISTS document_ids START 1",
+            """CREATE TABLE IF NOT EXISTS documents (
+                kind VARCHAR NOT NULL,
+                id VARCHAR NOT NULL,
+                created TIMESTAMP_NS NOT NULL,
+                updated TIMESTAMP_NS NOT NULL,
+                state VARCHAR,
+                body JSON NOT NULL,
+                PRIMARY KEY (kind, id)
+            )""",
+        ],
+    ),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1][0]
