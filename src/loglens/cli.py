@@ -741,19 +741,19 @@ def explain(
     incident_id: str, context_lines: int, as_json: bool, store_path: str | None, config_path: str | None
 ) -> None:
     """One incident: timeline, root-cause candidates with their evidence, evidence lines and context."""
-    from loglens.analysis.explain import explain_view, render_explanation
+    from loglens.ai.incident_report import incident_report, render_incident_report
 
     config = load_config(config_path)
     explanation = view(
         store_path,
         config,
-        lambda store: explain_view(store, config, incident_id, context_lines),
+        lambda store: incident_report(store, config, incident_id, context_lines),
         lambda daemon: daemon.explain(incident_id, context_lines),
     )
     if as_json:
         write_json(explanation)
         return
-    sys.stdout.write(render_explanation(explanation))
+    sys.stdout.write(render_incident_report(explanation))
 
 
 @cli.command()
@@ -945,10 +945,13 @@ def mine(path: Path, message_only: bool, out_path: Path | None) -> None:
 
 def _register_commands() -> None:
     from loglens.commands.alerts import alerts
+    from loglens.commands.knowledge import ask, kb
     from loglens.demo.command import demo
 
     cli.add_command(demo)
     cli.add_command(alerts)
+    cli.add_command(kb)
+    cli.add_command(ask)
 
 
 _register_commands()

@@ -716,3 +716,10 @@ def _why(
     if sig.patterns and sig.kinds and parts["kinds"] == 1.0:
         why.append(f"with anomalies of kind {', '.join(sorted({a.kind for a in kind_anomalies}))}")
     return tuple(why)
+
+
+
+def signature_json(signature: Signature) -> dict[str, Any]:
+    """A signature as `loglens kb list --json` and `/api/kb/signatures` show it: its fields and
+    where it comes from (builtin or learned)."""
+    return signature_fields(signature) | {"source": signature.source}

@@ -12,8 +12,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSock
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
+from loglens.ai.incident_report import incident_report
 from loglens.analysis.diff import diff_view
-from loglens.analysis.explain import UnknownIncidentError, explain_view
+from loglens.analysis.explain import UnknownIncidentError
 from loglens.analysis.findings import anomalies_view, replay_range, replay_texts
 from loglens.analysis.metrics import metrics_view
 from loglens.analysis.patterns import RECENT_SHARE, pattern_json
@@ -197,7 +198,7 @@ def explain(
     404 whose `detail` is the sentence `loglens explain` prints."""
     daemon: Daemon = request.app.state.daemon
     try:
-        return explain_view(daemon.store, daemon.config, incident_id, context)
+        return incident_report(daemon.store, daemon.config, incident_id, context)
     except UnknownIncidentError as exc:
         raise HTTPException(404, str(exc)) from None
 

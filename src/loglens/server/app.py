@@ -25,6 +25,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     from loglens.server.api import metrics_router
     from loglens.server.api import router as api_router
     from loglens.server.ingest import router as ingest_router
+    from loglens.server.knowledge import router as knowledge_router
     from loglens.server.shippers import router as shippers_router
     from loglens.server.web import WEB_ROOT, SecurityHeaders
     from loglens.server.web import router as web_router
@@ -40,6 +41,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     ingest, read = [Depends(require("ingest"))], [Depends(require("read"))]
     app.include_router(ingest_router, dependencies=ingest)
     app.include_router(alerts_router, dependencies=read)
+    app.include_router(knowledge_router, dependencies=read)
     app.include_router(api_router, dependencies=read)
     app.include_router(workspace_router, dependencies=read)
     app.include_router(metrics_router, dependencies=read)

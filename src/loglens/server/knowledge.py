@@ -1,0 +1,81 @@
+"""`/api/kb` (the failure signatures loglens knows, and learning one from an incident) and
+`/api/ask` (a plain-English question answered from the logs) — `loglens kb` and `loglens ask` go
+through these while the daemon runs."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from loglens.ai.ask import answer_question
+from loglens.ai.kb import all_signatures, forget_signature, learn_signature
+from loglens.ai.llm import LlmClient
+from loglens.ai.signatures import signature_json
+from loglens.analysis.explain import UnknownIncidentError, explain_view
+
+if TYPE_CHECKING:
+    from loglens.daemon import Daemon
+
+router = APIRouter(prefix="/api")
+
+
+class LearnIn(BaseModel):
+    """An incident that was resolved, and what fixed it (one step per line)."""
+
+    incident_id: str
+    fix: str = Field(min_length=1, max_length=20_000)
+    notes: str | None = Field(default=None, max_length=20_000)
+    name: str | None = Field(default=None, max_length=200)
+
+
+@router.get(
+    "/kb/signatures", summary="The failure signatures the explainer knows: learned first, then built-in"
+)
+def signatures(request: Request) -> list[dict[str, Any]]:
+    """Each signature's id, name, category, patterns, fix and source (builtin or learned)."""
+    daemon: Daemon = request.app.state.daemon
+    return [signature_json(s) for s in all_signatures(daemon.store)]
+
+
+@router.post("/kb/signatures", summary="Learn a signature from a resolved incident", status_code=201)
+def learn(request: Request, body: LearnIn) -> dict[str, Any]:
+    """The new signature: patterns from the incident's root-cause and error templates, the fix as
+    given. Later incidents that match it cite it."""
+    daemon: Daemon = request.app.state.daemon
+    try:
+        found = explain_view(daemon.store, daemon.config, body.incident_id, 5)
+    except UnknownIncidentError as exc:
+        raise HTTPException(404, str(exc)) from None
+    token = getattr(request.state, "token", None)
+    learned = learn_signature(daemon.store, found, body.fix, body.notes, body.name,
+                              None if token is None else token.name)  # fmt: skip
+    return signature_json(learned)
+
+
+@router.delete("/kb/signatures/{signature_id}", summary="Forget a learned signature", status_code=204)
+def forget(request: Request, signature_id: str) -> None:
+    """404 when no learned signature has this id (built-in ones are changed in signatures.toml)."""
+    daemon: Daemon = request.app.state.daemon
+    if not forget_signature(daemon.store, signature_id):
+        raise HTTPException(404, f"no learned signature {signature_id!r}")
+
+
+@router.get("/ask", summary="A plain-English question about the logs, answered from them")
+def ask(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=2000, description="The question, in words.")],
+    limit: Annotated[int, Query(ge=0, le=200, description="Lines shown at most.")] = 20,
+) -> dict[str, Any]:
+    """How the question was understood (range, levels, services, topic terms), the query run, the
+    answer with its figures, matching lines, patterns and incidents; `narrative` when an LLM is
+    configured and answered."""
+    daemon: Daemon = request.app.state.daemon
+    narrator = LlmClient(daemon.config.llm) if daemon.config.llm is not None else None
+    try:
+        return answer_question(daemon.store, daemon.config, q, time.time_ns(), narrator, limit)
+    finally:
+        if narrator is not None:
+            narrator.close()
