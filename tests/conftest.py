@@ -16,6 +16,9 @@ from spawned_processes import SPAWNED, spawned
 
 __all__ = ["spawned"]
 
+pytest_plugins = ["alert_receivers"]
+"""Fixtures of real notification receivers (HTTP, SMTP), for the channel and daemon tests."""
+
 REPO = Path(__file__).resolve().parents[1]
 
 

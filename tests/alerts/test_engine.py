@@ -53,9 +53,13 @@ class Harness:
             rules=tuple(parse_rule(r) for r in rules), **({"group_wait_ns": 0} | settings)
         )
         self.engine = AlertEngine(
-            self.settings, AlertLedger(store), lambda ch, n: self.sent.append((tuple(ch), n)),
-            channels=("ops", "pager"), on_change=lambda what, a: self.changes.append((what, a)), wall=self.clock,
-        )  # fmt: skip
+            self.settings,
+            AlertLedger(store),
+            lambda ch, n: self.sent.append((tuple(ch), n)),
+            channels=("ops", "pager"),
+            on_change=lambda what, a: self.changes.append((what, a)),
+            wall=self.clock,
+        )
 
     def events(self) -> list[str]:
         return [n["event"] for _, n in self.sent]
@@ -153,8 +157,13 @@ class TestKinds:
     def test_incident_at_severity_and_its_close(self) -> None:
         """An incident at or above the rule's severity opens one alert; its close resolves it."""
         h = Harness([{"name": "inc", "type": "incident", "min_severity": "critical"}])
-        incident = {"id": "inc-1", "severity": "critical", "services": ["db", "api"], "start": "2026-11-21T00:00:00.000Z",
-                    "root_cause": {"service": "db", "template": "deadlock detected"}}  # fmt: skip
+        incident = {
+            "id": "inc-1",
+            "severity": "critical",
+            "services": ["db", "api"],
+            "start": "2026-11-21T00:00:00.000Z",
+            "root_cause": {"service": "db", "template": "deadlock detected"},
+        }
         h.engine.on_event({"type": "incident", "state": "opened", "incident": incident})
         h.engine.on_event({"type": "incident", "state": "opened", "incident": incident})
         assert [a.labels["service"] for a in h.engine.active.values()] == ["db"]
