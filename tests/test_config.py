@@ -61,6 +61,9 @@ class TestParse:
         assert config.sources[0].format == "java"
         assert config.level_rules[0].level is Level.ERROR
         assert config.max_templates == 50000
+        assert [rule.name for rule in config.alerts.rules] == ["api-errors", "incidents"]
+        assert [entry["name"] for entry in config.alerts.channels] == ["ops", "pager"]
+        assert config.llm is not None and config.llm.model == "llama3.1:8b"
 
     def test_errors_name_the_place(self, tmp_path: Path) -> None:
         """Bad values are refused with the file, the entry and what to do."""

@@ -23,6 +23,7 @@ def _line(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]
 def metrics_text(daemon: Daemon) -> str:
     """The exposition text of the daemon's figures now."""
     stats = daemon.live.stats
+    alerting = daemon.alerting
     syslog = daemon.syslog_counters
     try:
         store_bytes = sum(
@@ -61,6 +62,17 @@ def metrics_text(daemon: Daemon) -> str:
         ("loglens_incidents_total", "counter", "Incidents opened and closed live, by state.",
          [('{state="opened"}', daemon.watch.incidents_opened),
           ('{state="closed"}', daemon.watch.incidents_closed)]),
+        ("loglens_alerts_open", "gauge", "Alerts open or acknowledged now.",
+         [("", len(alerting.engine.active))]),
+        ("loglens_alert_steps_total", "counter",
+         "What the alert engine did: signals, opened, deduplicated, notifications, throttled, silenced, "
+         "escalated, resolved.",
+         [(f'{{step="{step}"}}', n) for step, n in alerting.engine.counts.items()]),
+        ("loglens_alert_notifications_total", "counter", "Notifications per channel and outcome.",
+         [(f'{{channel="{name}",outcome="{outcome}"}}', n)
+          for outcome, per in (("sent", alerting.delivery.sent), ("failed", alerting.delivery.failed),
+                               ("dropped", alerting.delivery.dropped))
+          for name, n in per.items()]),
     ]  # fmt: skip
     blocks = [_line(*figure) for figure in figures]
     if daemon.live.volume_filter is not None:
