@@ -56,6 +56,7 @@ class LlmStub:
     def __init__(self) -> None:
         self.requests: list[StubRequest] = []
         self._script: deque[Behaviour] = deque()
+        self._answer: Callable[[dict[str, Any]], dict[str, Any] | str] | None = None
         self._lock = threading.Lock()
         self._closing = threading.Event()
         stub = self
@@ -78,6 +79,10 @@ class LlmStub:
                         StubRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                     )
                     behaviour = stub._script.popleft() if stub._script else None
+                    answer = stub._answer
+                if behaviour is None and answer is not None:
+                    _send(self, 200, completion(answer(body), (500, 50), "stub-model"))
+                    return
                 if behaviour is None:
                     _send(self, 500, {"error": {"message": "the stub has no scripted answer left"}})
                     return
@@ -111,6 +116,12 @@ class LlmStub:
     def _then(self, behaviour: Behaviour) -> LlmStub:
         with self._lock:
             self._script.append(behaviour)
+        return self
+
+    def answer_with(self, answer: Callable[[dict[str, Any]], dict[str, Any] | str]) -> LlmStub:
+        """Once the script is used up, every request is answered with `answer(request body)` (a
+        model that reads its prompt: for tests where the calls are not known in advance)."""
+        self._answer = answer
         return self
 
     def ok(

@@ -17,6 +17,9 @@ from loglens.analysis.live_watch import LiveWatch
 from loglens.store.base import Store
 
 CONTEXT_LINES = 3
+EXAMPLES = 3
+"""Lines of a new error template shown to the LLM."""
+ERROR_LEVELS = ("error", "critical", "fatal")
 
 
 def offline_reading(store: Store, incident: Incident) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -33,15 +36,21 @@ def ask_for_insight(worker: InsightWorker, store: Store, watch: LiveWatch, event
             worker.submit_incident(*offline_reading(store, incident))
     elif event["type"] == "anomaly":
         anomaly = event["anomaly"]
-        if (
-            anomaly["kind"] == "new_template"
-            and anomaly.get("template_id")
-            and event["anomaly"].get("template")
-        ):
+        new_error = anomaly["kind"] == "new_template" and anomaly.get("level") in ERROR_LEVELS
+        if new_error and anomaly.get("template_id") and anomaly.get("template"):
+            # Announced once its minute closed: its lines are stored by then.
+            examples = store.search("template_id = ?", [anomaly["template_id"]], EXAMPLES)
             worker.submit_templates(
-                [{"id": anomaly["template_id"], "service": anomaly["service"], "text": anomaly["template"],
-                  "count": 1, "examples": []}]
-            )  # fmt: skip
+                [
+                    {
+                        "id": anomaly["template_id"],
+                        "service": anomaly["service"],
+                        "text": anomaly["template"],
+                        "count": 1,
+                        "examples": [{"id": r.id, "message": r.message} for r in examples],
+                    }
+                ]
+            )
 
 
 def alert_explanation(store: Store, incident: Incident | None) -> dict[str, Any] | None:

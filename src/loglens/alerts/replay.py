@@ -66,7 +66,8 @@ def _timed_events(
     return events
 
 
-def _batches(store: Store, since: int | None, until: int | None) -> Iterator[list[Record]]:
+def stored_batches(store: Store, since: int | None, until: int | None) -> Iterator[list[Record]]:
+    """The stored records of [since, until) in order, as the live path's batches."""
     parts, params = ["TRUE"], []
     if since is not None:
         parts.append("ts >= make_timestamp_ns(?)")
@@ -110,7 +111,7 @@ def replay_rules(
     events = _timed_events(store, config, since, until)
     out.events = len(events)
     position = 0
-    for batch in _batches(store, since, until):
+    for batch in stored_batches(store, since, until):
         while position < len(events) and events[position][0] <= batch[0].ts:
             engine.on_event(events[position][1])
             position += 1
