@@ -946,12 +946,14 @@ def mine(path: Path, message_only: bool, out_path: Path | None) -> None:
 def _register_commands() -> None:
     from loglens.commands.alerts import alerts
     from loglens.commands.knowledge import ask, kb
+    from loglens.commands.search import search
     from loglens.demo.command import demo
 
     cli.add_command(demo)
     cli.add_command(alerts)
     cli.add_command(kb)
     cli.add_command(ask)
+    cli.add_command(search)
 
 
 _register_commands()

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loglens.ai.alert_context import alert_explanation, ask_for_insight
 from loglens.ai.insights import InsightWorker
@@ -41,6 +41,9 @@ from loglens.server.live import LiveHub
 from loglens.sources.host import HostSampler
 from loglens.sources.syslog import SyslogCounters, serve_syslog
 from loglens.store.duckdb import DEFAULT_MEMORY_LIMIT, DuckDBStore
+
+if TYPE_CHECKING:
+    from loglens.query.semantic import SemanticIndex
 
 DEMO_RATE = 50.0
 LIVE_STREAM_NS = 3600 * 10**9
@@ -142,6 +145,16 @@ class Daemon:
         self.collection = PacedCollection()
         self.host = HostSampler()
         self.replays = ReplayCache()
+        self.semantic_lock = threading.Lock()
+        self._semantic: SemanticIndex | None = None
+
+    def semantic_index(self) -> SemanticIndex:
+        """The one index of template meanings (made on first use; hold `semantic_lock`)."""
+        from loglens.query.semantic import SemanticIndex, cache_path_for
+
+        if self._semantic is None:
+            self._semantic = SemanticIndex(self.store, cache_path_for(self.store_path))
+        return self._semantic
 
     def start(self) -> None:
         """Starts the pipeline (and the demo feed, the syslog listener); raises when a listener

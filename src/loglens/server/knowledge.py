@@ -1,6 +1,6 @@
-"""`/api/kb` (the failure signatures loglens knows, and learning one from an incident) and
-`/api/ask` (a plain-English question answered from the logs) — `loglens kb` and `loglens ask` go
-through these while the daemon runs."""
+"""`/api/kb` (the failure signatures loglens knows, and learning one from an incident), `/api/ask`
+(a plain-English question answered from the logs) and `/api/search/semantic` (templates by meaning)
+— `loglens kb`, `loglens ask` and `loglens search --semantic` go through these while the daemon runs."""
 
 from __future__ import annotations
 
@@ -79,3 +79,27 @@ def ask(
     finally:
         if narrator is not None:
             narrator.close()
+
+
+@router.get("/search/semantic", summary="Templates closest in meaning to a text, and their latest lines")
+def semantic_search(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=2000, description="What to look for, in words.")],
+    k: Annotated[int, Query(ge=1, le=100, description="Templates.")] = 10,
+    lines: Annotated[int, Query(ge=0, le=1000, description="Their newest lines.")] = 20,
+    service: Annotated[list[str] | None, Query(description="Only these services (globs).")] = None,
+    since: Annotated[str | None, Query(description="15m, 2h, 2d or a time.")] = None,
+    until: Annotated[str | None, Query(description="Same forms as since; exclusive.")] = None,
+) -> dict[str, Any]:
+    """`{"hits": [{template_id, service, template, score, count}], "records": [...]}` as `loglens
+    search --semantic --json`. 501 when the `semantic` extra is not installed."""
+    from loglens.query.semantic import SemanticUnavailable, semantic_json
+
+    daemon: Daemon = request.app.state.daemon
+    try:
+        with daemon.semantic_lock:
+            index = daemon.semantic_index()
+            return semantic_json(daemon.store, index, q, k, service or (), since, until, lines,
+                                 daemon.config.timezone)  # fmt: skip
+    except SemanticUnavailable as exc:
+        raise HTTPException(501, str(exc)) from None

@@ -23,8 +23,8 @@ from loglens.query.language import number_expr
 from loglens.record import LABEL_OF, Level, Record
 from loglens.sources.file import Checkpoint
 from loglens.store.base import (
-    WINDOW_ORIGIN_NS,
     DOCUMENT_KINDS,
+    WINDOW_ORIGIN_NS,
     Annotation,
     Document,
     LevelCount,
@@ -885,9 +885,8 @@ class DuckDBStore:
 
 
 def _document(row: tuple[Any, ...]) -> Document:
-    return Document(
-        kind=row[0], id=row[1], body=orjson.loads(row[2]), state=row[3], created=int(row[4]), updated=int(row[5])
-    )
+    kind, doc_id, body, state, created, updated = row
+    return Document(kind, doc_id, orjson.loads(body), state, int(created), int(updated))
 
 
 def _stored(row: tuple[Any, ...]) -> StoredRecord:

@@ -67,7 +67,7 @@ export async function api(path, params = {}, init = {}) {
 
 /**
  * The live channel, reconnecting with back-off: `onMessage(message)` for each JSON message
- * (`records` batches, `anomaly`, `incident`, `missed`, `heartbeat`), `onState("open"|"closed"|
+ * (`records` batches, `anomaly`, `incident`, `alert`, `missed`, `heartbeat`), `onState("open"|"closed"|
  * "error", detail)`. Returns `{close()}`.
  */
 export function live(filters, onMessage, onState = () => {}) {

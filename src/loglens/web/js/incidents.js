@@ -1,19 +1,20 @@
-// The Incidents pane: the range's incidents (newest first) beside the selected one explained — its
-// anomalies on a small timeline, the ranked root-cause candidates, the log lines it cites and the
-// root cause's service around its first sign. Alerts, when the daemon has them, come first.
+// The Incidents pane: the daemon's alerts (live), then the range's incidents (newest first), beside
+// the chosen one explained — the offline explainer's reading and fix first, then its anomalies on a
+// small timeline, the ranked root-cause candidates, the lines it cites and the context of its first sign.
 
+import { explanationBlock, lineRow, mountAlerts, refreshAlerts, severityBadge, showAlert } from "./alerts.js";
 import { api } from "./api.js";
 import { el, replace } from "./dom.js";
 import { iso, levelClass, shortTime } from "./format.js";
 import { movedSelection, register, ShownRefresh } from "./panes.js";
 import { emit, on, setQuery, timeWindow } from "./state.js";
-import { richText } from "./text.js";
 
 const NARROW = window.matchMedia("(max-width: 720px)");
 
 const view = {
-  root: null, status: null, body: null, list: null, detail: null,
-  incidents: [], trs: [], selected: -1,
+  root: null, status: null, body: null, list: null, table: null, detail: null,
+  incidents: [],
+  current: "", // the chosen row, as "alert:ID" or "incident:ID" (rows are redrawn under it)
   wanted: null, // an id asked for by "open-incident", selected once the list is there
   loading: false,
   seq: 0, detailSeq: 0, timer: 0,
@@ -22,9 +23,11 @@ const view = {
 function mount(root) {
   view.root = root;
   view.status = el("span", { class: "muted" });
-  view.list = el("div", { class: "scroll" });
+  view.table = el("div", {});
+  const alerts = el("div", { class: "alerts-box" });
+  view.list = el("div", { class: "scroll" }, alerts, el("div", { class: "section-head" }, el("h3", {}, "Incidents")), view.table);
   view.detail = el("div", { class: "scroll detail", style: { maxHeight: "none" } },
-    el("p", { class: "muted" }, "Choose an incident."));
+    el("p", { class: "muted" }, "Choose an alert or an incident."));
   view.body = el("div", { style: { display: "flex", flex: "1", minHeight: "0" } }, view.list, view.detail);
   root.append(
     el("div", { class: "toolbar" },
@@ -32,6 +35,7 @@ function mount(root) {
       el("span", { class: "grow" }), view.status),
     view.body);
   root.dataset.incidents = "0";
+  mountAlerts(alerts, { onClick: (id) => choose("alert:" + id, false, 0), onRendered: markChosen });
   layout();
   NARROW.addEventListener("change", layout);
   on("range", () => refresh.changed());
@@ -54,7 +58,10 @@ function layout() {
 }
 
 const refresh = new ShownRefresh(() => load());
-const show = () => refresh.show();
+const show = () => {
+  refresh.show();
+  refreshAlerts();
+};
 const hide = () => refresh.hide();
 
 async function load() {
@@ -71,25 +78,25 @@ async function load() {
   } catch (err) {
     if (seq !== view.seq) return;
     view.incidents = [];
-    view.trs = [];
     view.root.dataset.incidents = "0";
     view.status.textContent = "";
-    replace(view.list, el("p", { class: "error-text", style: { padding: "0 10px" } }, err.message));
+    replace(view.table, el("p", { class: "error-text", style: { padding: "0 10px" } }, err.message));
   } finally {
     if (seq === view.seq) view.loading = false;
   }
   if (seq === view.seq) applyWanted();
 }
 
-/** Selects the incident asked for, else the one shown before (by id), else the newest. */
+/** Selects the incident asked for, else the one shown before (by id), else the newest — unless an
+ * alert is being read, which a reload of the incidents leaves alone. */
 function applyWanted() {
   const asked = view.wanted;
   view.wanted = null;
+  if (!asked && view.detail.dataset.alert) return;
   const id = asked ?? view.detail.dataset.incident;
-  const index = view.incidents.findIndex((i) => i.id === id);
-  if (index >= 0) select(index, true, 0);
+  if (view.incidents.some((i) => i.id === id)) choose("incident:" + id, true, 0);
   else if (asked) loadDetail(asked); // outside the range: explain replays the whole store, so it is still found
-  else if (view.incidents.length) select(0, true, 0);
+  else if (view.incidents.length) choose("incident:" + view.incidents[0].id, true, 0);
   else {
     delete view.detail.dataset.incident;
     delete view.detail.dataset.rootCause;
@@ -101,45 +108,65 @@ function renderList() {
   const items = view.incidents;
   view.root.dataset.incidents = String(items.length);
   view.status.textContent = `${items.length} incident${items.length === 1 ? "" : "s"}`;
-  view.selected = -1;
   if (!items.length) {
-    view.trs = [];
-    replace(view.list, el("p", { class: "muted", style: { padding: "0 10px" } }, "No incidents in this range."));
+    replace(view.table, el("p", { class: "muted", style: { padding: "0 10px" } }, "No incidents in this range."));
     return;
   }
-  view.trs = items.map((item, index) =>
-    el("tr", { class: "clickable", "data-incident": item.id, onclick: () => select(index, false, 0) },
+  const trs = items.map((item) =>
+    el("tr", { class: "clickable", "data-incident": item.id, onclick: () => choose("incident:" + item.id, false, 0) },
       el("td", {}, severityBadge(item.severity)),
       el("td", { class: "mono", title: item.id }, shortTime(item.start)),
       el("td", {}, (item.services || []).join(", ")),
       el("td", { class: "mono" }, item.root_cause?.service || "—")));
-  replace(view.list, el("table", { class: "grid" },
+  replace(view.table, el("table", { class: "grid" },
     el("thead", {}, el("tr", {}, ["Severity", "Start", "Services", "Root cause"].map((h) => el("th", {}, h)))),
-    el("tbody", {}, view.trs)));
+    el("tbody", {}, trs)));
+  markChosen();
 }
 
-function severityBadge(severity) {
-  return el("span", { class: `badge ${levelClass(severity)}` }, severity || "?");
+/** Every row j/k move through: the alerts, then the incidents. */
+function rows() {
+  return [...view.list.querySelectorAll("tr[data-alert], tr[data-incident]")];
 }
 
-/** Moves the selection; the detail follows after `delay` ms (so holding j does not replay each). */
-function select(index, scroll = true, delay = 200) {
-  if (!view.trs.length) return;
-  const next = Math.min(Math.max(index, 0), view.trs.length - 1);
-  const old = view.trs[view.selected];
-  if (old) { old.style.background = ""; old.removeAttribute("aria-selected"); }
-  view.selected = next;
-  const tr = view.trs[next];
-  tr.style.background = "var(--bg-hover)";
-  tr.setAttribute("aria-selected", "true");
-  if (scroll) tr.scrollIntoView({ block: "nearest" });
+function rowKey(tr) {
+  return tr.dataset.alert !== undefined ? "alert:" + tr.dataset.alert : "incident:" + tr.dataset.incident;
+}
+
+/** Highlights the chosen row (again, after either list was redrawn). */
+function markChosen() {
+  for (const tr of rows()) {
+    const chosen = rowKey(tr) === view.current;
+    tr.classList.toggle("selected", chosen);
+    if (chosen) tr.setAttribute("aria-selected", "true");
+    else tr.removeAttribute("aria-selected");
+  }
+}
+
+/** Chooses the row `key` ("alert:ID" / "incident:ID"); the detail follows after `delay` ms (so
+ * holding j does not load each one passed). */
+function choose(key, scroll = true, delay = 200) {
+  view.current = key;
+  markChosen();
+  const tr = rows().find((r) => rowKey(r) === key);
+  if (tr && scroll) tr.scrollIntoView({ block: "nearest" });
   clearTimeout(view.timer);
-  const id = view.incidents[next].id;
-  view.timer = setTimeout(() => loadDetail(id), delay);
+  const [kind, id] = [key.slice(0, key.indexOf(":")), key.slice(key.indexOf(":") + 1)];
+  view.timer = setTimeout(() => (kind === "alert" ? openAlert(id) : loadDetail(id)), delay);
+}
+
+function openAlert(id) {
+  ++view.detailSeq; // an incident still loading must not replace the alert
+  delete view.detail.dataset.incident;
+  delete view.detail.dataset.rootCause;
+  replace(view.detail, el("p", { class: "muted" }, "loading alert " + id + "…"));
+  showAlert(view.detail, id);
 }
 
 async function loadDetail(id) {
   const seq = ++view.detailSeq;
+  delete view.detail.dataset.alert;
+  delete view.detail.dataset.state;
   view.detail.dataset.incident = id;
   delete view.detail.dataset.rootCause; // set again once this incident's explanation is in
   replace(view.detail, el("p", { class: "muted" }, "loading " + id + "…"));
@@ -158,7 +185,10 @@ async function loadDetail(id) {
   replace(view.detail,
     el("h3", {}, severityBadge(found.severity), " ", found.id),
     el("div", { class: "muted" }, `${shortTime(found.start)} → ${shortTime(found.end)} · detected ${shortTime(found.detected_at)}`),
-    el("p", { style: { whiteSpace: "pre-wrap", fontFamily: "system-ui, sans-serif" } }, explanation(found)),
+    found.explanation && typeof found.explanation === "object"
+      ? explanationBlock(found.explanation)
+      : el("p", { style: { whiteSpace: "pre-wrap", fontFamily: "system-ui, sans-serif" } }, explanation(found)),
+    insights(found.insights || []),
     rootCauseLink(found.root_cause),
     el("h3", {}, "Timeline"), timeline(found),
     el("h3", {}, "Root-cause candidates"), candidates(found),
@@ -167,7 +197,21 @@ async function loadDetail(id) {
   fillContext(context, found, seq);
 }
 
-/** The daemon's own explanation when it sends one; else the same sentences `loglens explain` prints. */
+/** What an LLM made of the incident, when one is configured: each answer's cause, fix and confidence. */
+function insights(list) {
+  if (!list.length) return null;
+  return el("section", { class: "explain insights", "data-role": "insights" },
+    el("h3", {}, "LLM insights"),
+    list.map((i) => el("div", { class: "insight" },
+      el("p", {}, el("strong", {}, "Cause: "), i.cause || ""),
+      i.fix ? el("p", { class: "pre" }, el("strong", {}, "Fix: "), Array.isArray(i.fix) ? i.fix.join("\n") : i.fix) : null,
+      el("p", { class: "muted" }, [
+        `confidence ${Math.round(Number(i.confidence || 0) * 100)}%`, i.model,
+        i.evidence_ids?.length ? `lines ${i.evidence_ids.join(", ")}` : "",
+      ].filter(Boolean).join(" · ")))));
+}
+
+/** The sentences `loglens explain` prints, for a daemon that sends no offline explanation. */
 function explanation(found) {
   if (typeof found.explanation === "string") return found.explanation;
   const cause = found.root_cause || {};
@@ -235,17 +279,6 @@ function candidates(found) {
       el("td", { class: "muted" }, Object.entries(c.evidence || {}).map(([k, v]) => `${k.replace(/_/g, " ")} ${Number(v).toFixed(2)}`).join(" · "))))));
 }
 
-/** A log line as the stream shows it; takes both the /api/logs and the explain record shapes. */
-function lineRow(record, here) {
-  const level = record.lvl ?? record.level ?? "";
-  const message = record.msg ?? record.message ?? "";
-  return el("div", { class: `row ${levelClass(level)}${here ? " here" : ""}`, title: message },
-    el("span", { class: "ts" }, shortTime(record.ts)),
-    el("span", { class: "svc" }, record.svc ?? record.service ?? ""),
-    el("span", { class: "lvl" }, level),
-    el("span", { class: "msg" }, richText(message)));
-}
-
 /** The root cause's service around its first sign: /api/context, else what explain sent. */
 async function fillContext(box, found, seq) {
   const cause = found.root_cause;
@@ -275,10 +308,12 @@ async function fillContext(box, found, seq) {
 }
 
 function onKey(key) {
-  if (!view.trs.length) return;
-  const next = movedSelection(key, view.selected, view.trs.length);
-  if (next !== null) select(next);
-  else if (key === "Enter") select(view.selected, true, 0);
+  const all = rows();
+  if (!all.length) return;
+  const at = all.findIndex((tr) => rowKey(tr) === view.current);
+  const next = movedSelection(key, at, all.length);
+  if (next !== null) choose(rowKey(all[next]));
+  else if (key === "Enter") choose(rowKey(all[Math.max(at, 0)]), true, 0);
 }
 
 register({ id: "incidents", title: "Incidents", mount, show, hide, onKey });

@@ -92,7 +92,7 @@ const pane = {
       if (performance.now() - this.described > 250) this.describe(); // the count follows the rows
     } else if (message.type === "missed") {
       this.missed += message.missed;
-    } else if (message.type === "incident" || message.type === "anomaly") {
+    } else if (message.type === "incident" || message.type === "anomaly" || message.type === "alert") {
       emit("live-event", message);
     }
   },
