@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from loglens.analysis.explain import explain_incident
+from loglens.analysis.explain import evidence_line, explain_incident
 from loglens.analysis.findings import named_templates
 from loglens.analysis.incidents import Incident
 from loglens.analysis.patterns import RECENT_SHARE, pattern_json, patterns
@@ -108,16 +108,6 @@ def _iso(ns: int | None) -> str | None:
 def _filter(tz: tzinfo | None, query: str, since: int | None, until: int | None) -> CompiledQuery:
     """The records of `query` in [since, until), as `loglens logs --since … --until …` selects them."""
     return record_filter(tz, query, since=_iso(since), until=_iso(until))
-
-
-def _line(record: StoredRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "ts": to_iso_ms(record.ts),
-        "service": record.service,
-        "level": record.level,
-        "message": record.message.split("\n", 1)[0],
-    }
 
 
 def _quote(text: str) -> str:
@@ -299,7 +289,7 @@ def _records(run: _Run, limit: int) -> list[dict[str, Any]]:
     summary of everything, where the latest lines of all services say nothing."""
     if not run.total or (run.question.intent == "summary" and not run.question.query_string()):
         return []
-    return [_line(r) for r in run.store.search(run.where.where, run.where.params, limit)]
+    return [evidence_line(r) for r in run.store.search(run.where.where, run.where.params, limit)]
 
 
 def _patterns(run: _Run) -> list[dict[str, Any]]:
@@ -496,8 +486,8 @@ def _answer_top(run: _Run, result: dict[str, Any]) -> list[str]:
 def _answer_when(run: _Run, result: dict[str, Any]) -> list[str]:
     if run.first is None or run.last is None:
         return []
-    result["first"] = _line(run.first)
-    result["last"] = _line(run.last)
+    result["first"] = evidence_line(run.first)
+    result["last"] = evidence_line(run.last)
     q = run.question
     first = f"{to_iso_ms(run.first.ts)} in {run.first.service}: {_quote(run.first.message)}"
     if run.first.id == run.last.id:
@@ -603,7 +593,7 @@ def _before(run: _Run, anchor: StoredRecord) -> dict[str, Any]:
     new = sorted((t for t in now_counts.templates if (t.service, t.template_id) not in then), key=rank)
     busiest = sorted(now_counts.templates, key=lambda t: (-t.count, t.template_id))
     return {
-        "anchor": _line(anchor),
+        "anchor": evidence_line(anchor),
         "window": format_duration(BEFORE_WINDOW_NS),
         "lines_before": now_counts.total,
         "new_templates": [brief(t) for t in new[:TOP_PATTERNS]],

@@ -31,7 +31,8 @@ class UnknownIncidentError(LoglensError):
     """No incident has the id asked for (the API answers it 404, the CLI exits 1)."""
 
 
-def _line(record: StoredRecord) -> dict[str, Any]:
+def evidence_line(record: StoredRecord) -> dict[str, Any]:
+    """A stored record as explanations and answers cite it: id, time, service, level, first line."""
     return {
         "id": record.id,
         "ts": to_iso_ms(record.ts),
@@ -67,7 +68,7 @@ def explain_incident(
     if ids:
         marks = ", ".join("?" for _ in ids)
         evidence = list(store.search(f"id IN ({marks})", list(ids), None))
-    found["evidence"] = [_line(r) for r in sorted(evidence, key=lambda r: (r.ts, r.id))]
+    found["evidence"] = [evidence_line(r) for r in sorted(evidence, key=lambda r: (r.ts, r.id))]
     found["context"] = {"before": [], "after": []}
     anchor = next((r for r in evidence if ids and r.id == ids[0]), None)
     if anchor is not None and context > 0:
@@ -84,9 +85,9 @@ def explain_incident(
             None,
         )
         found["context"] = {
-            "anchor": _line(anchor),
-            "before": [_line(r) for r in before],
-            "after": [_line(r) for _, r in zip(range(context), after, strict=False)],
+            "anchor": evidence_line(anchor),
+            "before": [evidence_line(r) for r in before],
+            "after": [evidence_line(r) for _, r in zip(range(context), after, strict=False)],
         }
     return found
 
