@@ -61,6 +61,8 @@ bench: $(DEVSTAMP)
 		--out bench/results/detect-30h.json
 	$(BIN)/python bench/dashboard.py  # first load of the dashboard in chromium
 	$(BIN)/python bench/live.py --shared $(SHARED)  # ~25 min: the daemon under load
+	$(BIN)/python bench/alerts.py --shared $(SHARED)  # ~1 min: the alert engine per record, the explainer per incident
+	$(BIN)/python bench/semantic.py --shared $(SHARED)  # ~30 s: embedding speed and recall of the semantic extra
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests bench

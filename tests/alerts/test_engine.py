@@ -70,6 +70,11 @@ class TestRules:
         """Each rule kind the parser accepts is evaluated by one registered evaluator."""
         assert set(EVALUATORS) == set(RULE_KINDS)
 
+    def test_every_kind_is_documented(self) -> None:
+        """docs/alerts.md has a row for each rule kind (the reference users read)."""
+        doc = (Path(__file__).resolve().parents[2] / "docs" / "alerts.md").read_text()
+        assert all(f"| `{kind}` |" in doc for kind in RULE_KINDS)
+
     def test_unknown_key_names_the_known_ones(self) -> None:
         """A typo in a rule is refused with the keys that kind does take."""
         with pytest.raises(RuleError, match=r"has no windw; known: .*window"):
