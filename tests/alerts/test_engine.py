@@ -94,6 +94,14 @@ class TestRules:
         with pytest.raises(ConfigError, match="names channel 'pager'"):
             parse_alerts({"rules": [{"name": "a", "type": "new_template", "channels": ["pager"]}]}, "f")
 
+    def test_default_rule_until_rules_are_given(self) -> None:
+        """With no rules at all, every incident is an alert; `rules = []` means none."""
+        assert [r.name for r in parse_alerts({}, "f").rules] == ["incidents"]
+        assert parse_alerts({"rules": []}, "f").rules == ()
+        assert [
+            r.name for r in parse_alerts({"rules": [{"name": "x", "type": "new_template"}]}, "f").rules
+        ] == ["x"]
+
     def test_round_trip_through_json(self) -> None:
         """A rule's JSON (as the API shows it) parses back to the same rule."""
         rule = parse_rule({"name": "t", "type": "threshold", "query": "level:>=error", "window": "2m",

@@ -16,6 +16,14 @@ _DURATIONS = ("group_wait", "throttle_window", "repeat_interval", "retry_backoff
 _KEYS = (*_DURATIONS, "rules", "channels", "route", "throttle", "retries", "dashboard_url")
 
 
+DEFAULT_RULES = (
+    AlertRule(name="incidents", kind="incident", severity="critical", min_severity="warning",
+              description="every incident the detectors open (the default while loglens.toml has no rules)"),
+)  # fmt: skip
+"""With no `[[alerts.rules]]` at all, every incident is an alert (told on the live channel, and to the
+channels if any are configured); `rules = []` under `[alerts]` turns it off."""
+
+
 @dataclass(frozen=True, slots=True)
 class AlertSettings:
     """How alerts are raised and told.
@@ -26,7 +34,7 @@ class AlertSettings:
     `repeat_interval`. `route`: the channels of rules that name none (all channels when empty).
     """
 
-    rules: tuple[AlertRule, ...] = ()
+    rules: tuple[AlertRule, ...] = DEFAULT_RULES
     channels: tuple[dict[str, Any], ...] = ()
     route: tuple[str, ...] = ()
     group_wait_ns: int = 10 * 10**9
@@ -85,7 +93,7 @@ def parse_alerts(table: dict[str, Any], where: str) -> AlertSettings:
         values["route"] = tuple(route)
     if "dashboard_url" in table:
         values["dashboard_url"] = str(table["dashboard_url"])
-    rules = parse_rules(table.get("rules", []), where)
+    rules = parse_rules(table["rules"], where) if "rules" in table else DEFAULT_RULES
     channels = table.get("channels", [])
     if not isinstance(channels, list) or not all(isinstance(entry, dict) for entry in channels):
         raise ConfigError(f"{where}: alerts.channels must be a list of tables ([[alerts.channels]])")
