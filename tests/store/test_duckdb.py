@@ -231,3 +231,37 @@ class TestCheckpointingWhileLive:
         assert sizes[4] < sizes[0] // 10, sizes
         assert store.count() == 12_000
         store.close()
+
+
+class TestMinuteStats:
+    def test_watched_fields_of_every_service(self, tmp_path: Path) -> None:
+        """A service whose records come after many others' still has its latency field watched (a
+        sample of the whole table missed it, so a replay saw less than the live detectors)."""
+        store = DuckDBStore(tmp_path / "s.duckdb")
+        try:
+            early = [make_record(i, service="api", fields={"user": "u"}) for i in range(25_000)]
+            late = [make_record(25_000 + i, service="nginx", fields={"request_time": 0.1}) for i in range(60)]
+            store.write(early + late)
+            _, fields = store.minute_stats("TRUE", [], None)
+            assert {(row[0], row[2]) for row in fields} == {("nginx", "request_time")}
+        finally:
+            store.close()
+
+    def test_documents_round_trip(self, tmp_path: Path) -> None:
+        """Documents get ids from one sequence, replace by kind and id, filter by state, and delete."""
+        from loglens.store.base import Document
+
+        store = DuckDBStore(tmp_path / "s.duckdb")
+        try:
+            first = store.put_document(Document("alert", "", {"n": 1}, "open"))
+            second = store.put_document(Document("silence", "", {"n": 2}, "active"))
+            assert int(second.id) == int(first.id) + 1
+            store.put_document(Document("alert", first.id, {"n": 3}, "resolved", created=first.created))
+            assert [d.body for d in store.documents("alert")] == [{"n": 3}]
+            assert store.documents("alert", state="open") == []
+            assert store.document("alert", first.id).state == "resolved"  # type: ignore[union-attr]
+            assert store.delete_document("alert", first.id) and not store.delete_document("alert", first.id)
+            with pytest.raises(StoreError, match="unknown document kind"):
+                store.put_document(Document("nonsense", "", {}))
+        finally:
+            store.close()

@@ -45,6 +45,8 @@ WAL_CAP = "256MB"
 """Write-ahead log size past which DuckDB checkpoints on its own. The store checkpoints itself once per
 row group filled (see `commit`); this cap only matters for rows so wide that a row group's worth of log
 would pass it."""
+FIELD_SAMPLE_ROWS = 2_000
+"""Records per service whose field names are read to find the watched fields of a replay."""
 DEFAULT_COMPRESSION = "zstd"
 COMPRESSIONS = ("zstd", "auto")
 _READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
@@ -584,12 +586,7 @@ class DuckDBStore:
             list(params),
         ).fetchall()
         if watched_fields is None:
-            keys = con.execute(
-                f"""SELECT DISTINCT unnest(json_keys(fields)) FROM
-                    (SELECT fields FROM records WHERE ({where}) AND fields IS NOT NULL LIMIT 20000)""",
-                list(params),
-            ).fetchall()
-            watched_fields = sorted(str(k[0]) for k in keys if WATCHED_FIELD.search(str(k[0])))
+            watched_fields = self._watched_field_names(con, where, params)
         fields: list[tuple[Any, ...]] = []
         for name in watched_fields:
             value_params: list[object] = []
@@ -611,6 +608,27 @@ class DuckDBStore:
                 ).fetchall()
             )
         return templates, fields
+
+    @staticmethod
+    def _watched_field_names(
+        con: duckdb.DuckDBPyConnection, where: str, params: Sequence[object]
+    ) -> list[str]:
+        """The field names `WATCHED_FIELD` matches in a sample of each service's records (the live
+        detectors watch every record's names; a sample of the whole table missed a service whose
+        rows came after it — nginx's request_time, when api's lines filled the sample)."""
+        services = [row[0] for row in con.execute(
+            f"SELECT DISTINCT service FROM records WHERE ({where}) AND fields IS NOT NULL", list(params)
+        ).fetchall()]  # fmt: skip
+        names: set[str] = set()
+        for service in services:
+            keys = con.execute(
+                f"""SELECT DISTINCT unnest(json_keys(fields)) FROM
+                    (SELECT fields FROM records WHERE ({where}) AND fields IS NOT NULL AND service = ?
+                     LIMIT {FIELD_SAMPLE_ROWS})""",
+                [*params, service],
+            ).fetchall()
+            names.update(str(k[0]) for k in keys if WATCHED_FIELD.search(str(k[0])))
+        return sorted(names)
 
     def last_errors(self, where: str, params: Sequence[object]) -> dict[str, tuple[int, str]]:
         """Per service, its newest record matching `where` at error level or worse, as (ts_ns, first
