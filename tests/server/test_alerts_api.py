@@ -217,3 +217,25 @@ def test_unknown_rule_test_is_404(tmp_path: Path) -> None:
         assert answer.status_code == 404 and "GET /api/alerts/rules" in answer.json()["detail"]
     finally:
         up.stop()
+
+
+def test_a_quiet_service_on_the_clock(tmp_path: Path) -> None:
+    """An absence rule fires on the daemon's clock once a live service stops sending, and its next
+    line resolves the alert; another service's lines do not keep it alive."""
+    config = '[[alerts.rules]]\nname = "db-quiet"\ntype = "absence"\nservice = "db"\nwindow = "3s"\n'
+    up = Up(tmp_path, config)
+    try:
+        push(up, "db", ["checkpoint complete"], level="info")
+        time.sleep(1)
+        assert up.client.get("/api/alerts").json()["alerts"] == []
+        for _ in range(4):
+            push(up, "web", ["GET / 200"], level="info")
+            time.sleep(1)
+        (alert,) = wait_for(lambda: up.client.get("/api/alerts").json()["alerts"], "the absence alert")
+        assert alert["rule"] == "db-quiet" and "no records from db" in alert["title"]
+        push(up, "db", ["checkpoint complete"], level="info")
+        wait_for(lambda: up.client.get("/api/alerts").json()["alerts"] == [], "the alert to resolve")
+        found = up.client.get(f"/api/alerts/{alert['id']}").json()
+        assert found["state"] == "resolved" and found["resolved_by"] == "condition cleared"
+    finally:
+        up.stop()

@@ -4,6 +4,7 @@ live subscribers (the dashboard, MCP agents)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from loglens.alerts.channels import ChannelContext, parse_channels
 from loglens.alerts.delivery import Delivery, Outcome
 from loglens.alerts.engine import AlertEngine, Enrich
 from loglens.alerts.ledger import AlertLedger
+from loglens.alerts.rules import AlertRule
 from loglens.config import Config
 from loglens.store.base import Store
 
@@ -40,6 +42,9 @@ class Alerting:
         )
         self.channels = tuple(channel.name for channel in channels)
         self.ledger = AlertLedger(store)
+        last_seen = (
+            _heard_lately(store, settings.rules) if any(r.kind == "absence" for r in settings.rules) else None
+        )
         self.engine = AlertEngine(
             settings,
             self.ledger,
@@ -48,8 +53,11 @@ class Alerting:
             on_change=self._changed,
             enrich=enrich,
             known_templates=[template.id for template in store.templates()],
-            last_seen=_last_seen(store) if any(r.kind == "absence" for r in settings.rules) else None,
+            last_seen=last_seen,
         )
+        # A restart into silence must still notice a quiet service: stream time starts now, so the
+        # clock moves it on even if nothing new ever arrives.
+        self.engine.stream_ns = max(last_seen.values(), default=0) if last_seen else 0
 
     def _notify(self, channels: Sequence[str], notification: dict[str, Any]) -> None:
         for name in channels:
@@ -85,7 +93,11 @@ class Alerting:
         self.delivery.close()
 
 
-def _last_seen(store: Store) -> dict[str, int]:
-    """Each service's newest stored record (absence rules start from it)."""
+def _heard_lately(store: Store, rules: Sequence[AlertRule], now_ns: int | None = None) -> dict[str, int]:
+    """The services absence rules start out hearing: those with a stored record within the longest
+    absence window, each as if heard from now — a daemon that was down kept them from sending, so
+    their silence is counted from the restart, not from their last stored line."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    window = max(r.window_ns for r in rules if r.kind == "absence")
     _, rows = store.sql("SELECT service, epoch_ns(max(ts)) FROM records GROUP BY service")
-    return {str(service): int(ts) for service, ts in rows}
+    return {str(service): now_ns for service, ts in rows if now_ns - int(ts) < window}
