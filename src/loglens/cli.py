@@ -301,6 +301,14 @@ def up(listen: str, demo: bool, syslog: str | None, store_path: str | None, conf
         )
     daemon = Daemon(resolve_store_path(store_path, config), config, demo=demo, syslog=syslog_at)
     app = create_app(daemon)
+    # MCP over streamable HTTP beside the API (docs/mcp.md); routed here, not in create_app, which
+    # the in-process API of `loglens.access` builds per call. Starlette serves an endpoint that is
+    # not a function as an ASGI app (a Mount would redirect /mcp to /mcp/); its types only know
+    # request handlers.
+    from loglens.mcp import mcp_http_app
+
+    endpoint = mcp_http_app(daemon.store_path, config, host=where.host)
+    app.add_route("/mcp", endpoint, include_in_schema=False)  # type: ignore[arg-type]
     server = uvicorn.Server(
         # No per-message deflate on /api/live: compressing every record cost the daemon ~15% of its
         # ingest rate at 20k lines/s (bench/live.py); live records are for local screens and agents.
@@ -941,6 +949,17 @@ def mine(path: Path, message_only: bool, out_path: Path | None) -> None:
     finally:
         if out_path:
             out.close()
+
+
+@cli.command()
+@store_options
+def mcp(store_path: str | None, config_path: str | None) -> None:
+    """Serve MCP on stdin/stdout for an AI agent (docs/mcp.md): tools to find, read, explain and
+    watch the store's logs, through the daemon when it runs."""
+    from loglens.mcp import run_stdio
+
+    config = load_config(config_path)
+    run_stdio(resolve_store_path(store_path, config), config)
 
 
 def _register_commands() -> None:

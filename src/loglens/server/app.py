@@ -24,6 +24,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     from loglens.server.alerts import router as alerts_router
     from loglens.server.api import metrics_router
     from loglens.server.api import router as api_router
+    from loglens.server.discovery import router as discovery_router
     from loglens.server.ingest import router as ingest_router
     from loglens.server.knowledge import router as knowledge_router
     from loglens.server.shippers import router as shippers_router
@@ -42,6 +43,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(ingest_router, dependencies=ingest)
     app.include_router(alerts_router, dependencies=read)
     app.include_router(knowledge_router, dependencies=read)
+    app.include_router(discovery_router, dependencies=read)
     app.include_router(api_router, dependencies=read)
     app.include_router(workspace_router, dependencies=read)
     app.include_router(metrics_router, dependencies=read)
