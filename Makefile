@@ -11,9 +11,10 @@ STORE   ?= $(CURDIR)/.loglens/loglens.duckdb
 
 # System packages the tests use, installed from Debian when missing (CI starts from a clean machine):
 # systemd-journal-remote writes the journal files the journald tests read; chromium is the browser
-# the dashboard's Playwright tests drive (`playwright install` is neither needed nor possible here).
-SYSDEPS_CHECK := { test -x /lib/systemd/systemd-journal-remote || test -x /usr/lib/systemd/systemd-journal-remote; } && test -x /usr/bin/chromium
-SYSDEPS_PKGS  := systemd-journal-remote chromium
+# the dashboard's Playwright tests drive (`playwright install` is neither needed nor possible here);
+# tmux is the real terminal `loglens monit` is checked in.
+SYSDEPS_CHECK := { test -x /lib/systemd/systemd-journal-remote || test -x /usr/lib/systemd/systemd-journal-remote; } && test -x /usr/bin/chromium && command -v tmux >/dev/null
+SYSDEPS_PKGS  := systemd-journal-remote chromium tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 sysdeps:
 	@$(SYSDEPS_CHECK) || { command -v apt-get >/dev/null && \

@@ -962,6 +962,18 @@ def mcp(store_path: str | None, config_path: str | None) -> None:
     run_stdio(resolve_store_path(store_path, config), config)
 
 
+@cli.command()
+@click.option("--refresh", default="2s", show_default=True, metavar="DURATION",
+              help="How often the panes are read again: 1s, 2s, 500ms …")  # fmt: skip
+@store_options
+def monit(refresh: str, store_path: str | None, config_path: str | None) -> None:
+    """The terminal dashboard: services, live logs, incidents and patterns (docs/tui.md)."""
+    from loglens.tui import run_monit
+
+    config = load_config(config_path)
+    run_monit(resolve_store_path(store_path, config), config, parse_duration(refresh) / 1e9)
+
+
 def _register_commands() -> None:
     from loglens.commands.alerts import alerts
     from loglens.commands.knowledge import ask, kb

@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import psutil
+
 from loglens.config_tables import table_entries
 from loglens.errors import ConfigError, LoglensError
 from loglens.query.timerange import parse_duration
@@ -114,6 +116,7 @@ class SupervisedCommand:
     failures_in_a_row: int = 0
     last_exit: int | None = None
     start_error: str | None = None
+    probe: psutil.Process | None = field(default=None, repr=False)
 
     @property
     def service(self) -> str:
@@ -153,9 +156,30 @@ class SupervisedCommand:
         else:
             self.start_at = None
 
+    def usage(self) -> tuple[float | None, int | None]:
+        """CPU % since the last look (at the first, the average since it started) and resident
+        bytes of the running command's own process (not its children); None when not running."""
+        running = self.running
+        if running is None:
+            self.probe = None
+            return None, None
+        try:
+            if self.probe is None or self.probe.pid != running.process.pid:
+                self.probe = psutil.Process(running.process.pid)
+                times = self.probe.cpu_times()
+                self.probe.cpu_percent(None)  # the next look measures from here
+                alive = max(time.time() - self.probe.create_time(), 1e-3)
+                cpu = 100.0 * (times.user + times.system) / alive
+            else:
+                cpu = self.probe.cpu_percent(None)
+            return round(cpu, 1), int(self.probe.memory_info().rss)
+        except psutil.Error:  # it exited between the check and the look
+            return None, None
+
     def status(self) -> dict[str, object]:
         """What /api/health shows of it."""
         running = self.running
+        cpu_percent, rss_bytes = self.usage()
         return {
             "name": self.spec.name,
             "command": list(self.spec.argv),
@@ -165,4 +189,6 @@ class SupervisedCommand:
             "restarts": self.restarts,
             "last_exit": self.last_exit,
             "error": self.start_error,
+            "cpu_percent": cpu_percent,
+            "rss_bytes": rss_bytes,
         }
