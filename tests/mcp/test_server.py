@@ -30,9 +30,11 @@ from mcp_types import CallToolResult, LoggingMessageNotificationParams
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+import incident_scenario as scenario
 from conftest import run_loglens
 from daemon_helpers import Up
 from loglens.config import load_config
+from loglens.formats.timestamp import to_iso_ms
 from loglens.mcp import mcp_http_app
 from loglens.mcp.guardrails import GuardrailError, fit, time_window
 from loglens.mcp.server import search_query
@@ -461,6 +463,27 @@ class TestLiveOverHttp:
             stopped = mcp.text("logstream_stop", subscription_id="live-1")
             assert stopped.startswith("live-1: stopped") and "pushed 2 records" in stopped
 
+    def test_an_incident_found_live_is_pushed(self, live: tuple[Up, str]) -> None:
+        """An hour of two services, the database failing at minute 40 and the web tier after it, pushed
+        now: the daemon's detectors open the incident as its minutes close and the subscriber is told,
+        with the root cause, without asking."""
+        up, url = live
+        end_ns = time.time_ns() - 90 * 10**9
+        shift = end_ns - (scenario.START_NS + 60 * scenario.MINUTE)
+        body = "\n".join(
+            json.dumps(
+                {"time": to_iso_ms(ts + shift), "service": service, "level": level, "message": message}
+            )
+            for ts, service, level, message in scenario.lines()
+        )
+        with connected(lambda logs: over_http(url, logs)) as mcp:
+            mcp.text("logstream_start", query="deadlock")
+            answer = up.client.post("/ingest", content=body, headers={"Content-Type": "application/x-ndjson"})
+            assert answer.status_code == 200, answer.text
+            pushed = mcp.pushed("incident")
+            assert pushed["incident"]["root_cause"]["service"] == "db"
+            assert set(pushed["incident"]["services"]) == {"db", "web"}
+
     def test_subscriptions_are_bounded_and_end_with_the_session(self, live: tuple[Up, str]) -> None:
         """Three per session; a fourth is refused naming one to stop; closing the session ends them all
         (the daemon's live subscribers go back to what they were)."""
@@ -564,8 +587,7 @@ class TestDaemonEndpoint:
         """`loglens up` answers MCP at /mcp: tools list, discovery, and a live push of a record."""
         up = Up(tmp_path, LIVE_CONFIG)
         try:
-            if up.client.post("/mcp", json={}).status_code == 404:
-                pytest.skip("NEEDS WIRING: the daemon does not serve /mcp yet (cli.py `up`: mcp_http_app)")
+            assert up.client.post("/mcp", json={}).status_code != 404
             with connected(lambda logs: over_http(up.url + "/mcp", logs)) as mcp:
                 assert mcp.text("logstream_start", query="wired").startswith("subscribed live-1")
                 push(up, "wiring", [("warning", "wired endpoint works")])

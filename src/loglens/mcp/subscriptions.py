@@ -4,8 +4,9 @@ notifications to the session that asked, and kept for `logstream_poll`.
 
 Each subscription is bounded: at most MAX_PER_SESSION per session, one record notification per
 PUSH_INTERVAL_S holding at most MAX_RECORDS_PER_PUSH records (the rest counted, not sent), at most
-MAX_EVENTS_PER_WINDOW events per EVENT_WINDOW_S, and POLL_BUFFER items kept for polling. All of a
-session's subscriptions end with the session.
+MAX_EVENTS_PER_WINDOW anomalies per EVENT_WINDOW_S (incidents and alerts always pass: they are rare,
+and the point), and POLL_BUFFER items kept for polling. All of a session's subscriptions end with the
+session.
 """
 
 from __future__ import annotations
@@ -338,7 +339,9 @@ async def _pump(sub: Subscription, socket: Any, push: Push) -> None:
 
 
 async def _send_event(sub: Subscription, item: dict[str, Any], gate: EventGate, push: Push) -> None:
-    if not gate.allow(time.monotonic()):
+    # Only anomalies are rationed: an incident or an alert is what the agent subscribed for, and a
+    # storm of anomalies (a failing minute makes several) must not crowd it out.
+    if item["type"] == "anomaly" and not gate.allow(time.monotonic()):
         sub.events_skipped += 1
         return
     item = {"subscription": sub.id, **item}
