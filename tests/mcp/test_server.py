@@ -463,11 +463,13 @@ class TestLiveOverHttp:
             stopped = mcp.text("logstream_stop", subscription_id="live-1")
             assert stopped.startswith("live-1: stopped") and "pushed 2 records" in stopped
 
-    def test_an_incident_found_live_is_pushed(self, live: tuple[Up, str]) -> None:
+    def test_an_incident_found_live_is_pushed(self, tmp_path: Path) -> None:
         """An hour of two services, the database failing at minute 40 and the web tier after it, pushed
         now: the daemon's detectors open the incident as its minutes close and the subscriber is told,
-        with the root cause, without asking."""
-        up, url = live
+        with the root cause, without asking. (A daemon of its own: the detectors' clock must not have
+        seen later lines already.)"""
+        up = Up(tmp_path, LIVE_CONFIG)
+        url = up.url + "/mcp"
         end_ns = time.time_ns() - 90 * 10**9
         shift = end_ns - (scenario.START_NS + 60 * scenario.MINUTE)
         body = "\n".join(
@@ -476,13 +478,18 @@ class TestLiveOverHttp:
             )
             for ts, service, level, message in scenario.lines()
         )
-        with connected(lambda logs: over_http(url, logs)) as mcp:
-            mcp.text("logstream_start", query="deadlock")
-            answer = up.client.post("/ingest", content=body, headers={"Content-Type": "application/x-ndjson"})
-            assert answer.status_code == 200, answer.text
-            pushed = mcp.pushed("incident")
-            assert pushed["incident"]["root_cause"]["service"] == "db"
-            assert set(pushed["incident"]["services"]) == {"db", "web"}
+        try:
+            with connected(lambda logs: over_http(url, logs)) as mcp:
+                mcp.text("logstream_start", query="deadlock")
+                answer = up.client.post(
+                    "/ingest", content=body, headers={"Content-Type": "application/x-ndjson"}
+                )
+                assert answer.status_code == 200, answer.text
+                pushed = mcp.pushed("incident")
+                assert pushed["incident"]["root_cause"]["service"] == "db"
+                assert set(pushed["incident"]["services"]) == {"db", "web"}
+        finally:
+            up.stop()
 
     def test_subscriptions_are_bounded_and_end_with_the_session(self, live: tuple[Up, str]) -> None:
         """Three per session; a fourth is refused naming one to stop; closing the session ends them all
