@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -19,7 +20,9 @@ from conftest import spawned
 class Up:
     """A `loglens up` process and its URL (read from daemon.json)."""
 
-    def __init__(self, folder: Path, config: str = "", *extra: str) -> None:
+    def __init__(
+        self, folder: Path, config: str = "", *extra: str, client_verify: ssl.SSLContext | bool = True
+    ) -> None:
         self.folder = folder
         self.store = folder / "s.duckdb"
         (folder / "loglens.toml").write_text(config)
@@ -38,7 +41,7 @@ class Up:
             assert time.monotonic() < deadline, "daemon.json did not appear"
             time.sleep(0.05)
         self.url = json.loads(info.read_text())["url"]
-        self.client = httpx.Client(base_url=self.url, timeout=30)
+        self.client = httpx.Client(base_url=self.url, timeout=30, verify=client_verify)
 
     def stop(self, sig: signal.Signals = signal.SIGINT) -> str:
         self.client.close()

@@ -110,7 +110,8 @@ class LogAccess:
         params = {k: v for k, v in (params or {}).items() if v is not None}
         url = self.daemon_url
         if url is not None:
-            return DaemonClient(url, client_token(self.config)).call(method, path, params, body)
+            daemon = DaemonClient(url, client_token(self.config), self.config.server.tls_cert)
+            return daemon.call(method, path, params, body)
         if not self.store_path.exists():
             raise LoglensError(
                 f"no loglens store at {self.store_path}: ingest something first (`loglens ingest PATH`)"

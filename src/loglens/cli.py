@@ -319,6 +319,8 @@ def up(listen: str, demo: bool, syslog: str | None, store_path: str | None, conf
             log_level="warning",
             lifespan="off",
             ws_per_message_deflate=False,
+            ssl_certfile=config.server.tls_cert,
+            ssl_keyfile=config.server.tls_key,
         )
     )
 
@@ -328,7 +330,8 @@ def up(listen: str, demo: bool, syslog: str | None, store_path: str | None, conf
                 return
             time.sleep(0.02)
         host, port = server.servers[0].sockets[0].getsockname()[:2]
-        url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        scheme = "https" if config.server.tls_cert else "http"
+        url = f"{scheme}://{'[' + host + ']' if ':' in host else host}:{port}"
         daemon.announce(url)
         feeding = "; feeding the demo stream" if demo else ""
         feeding += f"; syslog on UDP and TCP {daemon.syslog_port}" if daemon.syslog_port else ""

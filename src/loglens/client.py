@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -52,7 +53,7 @@ def client_token(config: Config) -> str | None:
 def daemon_for(store_path: Path, config: Config) -> DaemonClient | None:
     """A client of the daemon holding `store_path`, when one runs."""
     url = running_daemon(store_path)
-    return DaemonClient(url, client_token(config)) if url is not None else None
+    return DaemonClient(url, client_token(config), config.server.tls_cert) if url is not None else None
 
 
 def stored_record(data: dict[str, Any]) -> StoredRecord:
@@ -84,9 +85,14 @@ class DaemonClient:
     """Queries of a running daemon, answering as the store would: the same objects, and the same
     error sentences (the daemon's 4xx answers carry them)."""
 
-    def __init__(self, url: str, token: str | None = None) -> None:
+    def __init__(self, url: str, token: str | None = None, tls_cert: str | None = None) -> None:
         self.url = url
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # A daemon serving HTTPS with its own certificate ([server] tls_cert): the CLI beside it
+        # trusts exactly that certificate.
+        self._verify: bool | ssl.SSLContext = (
+            ssl.create_default_context(cafile=tls_cert) if tls_cert else True
+        )
 
     def logs(
         self,
@@ -176,21 +182,29 @@ class DaemonClient:
         """`POST /api/sql`: column names, rows as JSON values, and rows as table text."""
         try:
             answer = httpx.post(
-                self.url + "/api/sql", json={"sql": statement}, headers=self._headers, timeout=TIMEOUT_S
+                self.url + "/api/sql",
+                json={"sql": statement},
+                headers=self._headers,
+                timeout=TIMEOUT_S,
+                verify=self._verify,
             )
         except httpx.HTTPError as exc:
             raise LoglensError(f"the daemon at {self.url} did not answer ({exc})") from None
         data = self._checked(answer)
         return list(data["columns"]), [tuple(row) for row in data["rows"]], data["text"]
 
-    def call(
-        self, method: str, path: str, params: dict[str, Any] | None = None, body: object = None
-    ) -> Any:
+    def call(self, method: str, path: str, params: dict[str, Any] | None = None, body: object = None) -> Any:
         """Any API call (the newer commands' way): its JSON answer, None for a 204; a refusal (4xx)
         as the error the local path would raise."""
         try:
             answer = httpx.request(
-                method, self.url + path, params=params, json=body, headers=self._headers, timeout=TIMEOUT_S
+                method,
+                self.url + path,
+                params=params,
+                json=body,
+                headers=self._headers,
+                timeout=TIMEOUT_S,
+                verify=self._verify,
             )
         except httpx.HTTPError as exc:
             raise LoglensError(
@@ -202,7 +216,9 @@ class DaemonClient:
 
     def _get(self, path: str, params: dict[str, Any]) -> Any:
         try:
-            answer = httpx.get(self.url + path, params=params, headers=self._headers, timeout=TIMEOUT_S)
+            answer = httpx.get(
+                self.url + path, params=params, headers=self._headers, timeout=TIMEOUT_S, verify=self._verify
+            )
         except httpx.HTTPError as exc:
             raise LoglensError(
                 f"the daemon at {self.url} did not answer ({exc}); is `loglens up` running?"

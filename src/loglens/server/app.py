@@ -5,6 +5,7 @@ Routes get the running daemon from `request.app.state.daemon`; nothing here owns
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from loglens.errors import LoglensError
+from loglens.server.audit import AUDIT_FILE, AuditLog, AuditMiddleware
 from loglens.server.auth import Authenticator, require
 
 if TYPE_CHECKING:
@@ -52,6 +54,10 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(web_router)
     app.mount("/ui", StaticFiles(directory=WEB_ROOT), name="ui")
     app.add_middleware(SecurityHeaders)
+    audit = daemon.config.server.audit_log
+    if audit != "off":
+        app.state.audit = AuditLog(Path(audit) if audit else daemon.store_path.parent / AUDIT_FILE)
+        app.add_middleware(AuditMiddleware, log=app.state.audit)
 
     @app.exception_handler(duckdb.OutOfMemoryException)
     async def store_busy(request: Request, exc: duckdb.OutOfMemoryException) -> JSONResponse:

@@ -19,6 +19,8 @@ import base64
 import binascii
 import hmac
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,13 +43,15 @@ class Token:
     name: str
     secret: str
     scopes: frozenset[str]
+    rate: float | None = None
+    """Requests per second this token may make (a burst of twice that); None: no limit."""
 
     def allows(self, scope: str) -> bool:
         """`admin` holds every scope."""
         return scope in self.scopes or "admin" in self.scopes
 
 
-TOKEN_KEYS = ("name", "token", "token_env", "scopes")
+TOKEN_KEYS = ("name", "token", "token_env", "scopes", "rate")
 
 
 def parse_tokens(entries: object, where: str) -> tuple[Token, ...]:
@@ -64,7 +68,10 @@ def parse_tokens(entries: object, where: str) -> tuple[Token, ...]:
             raise ConfigError(f"{here} ({name}): scopes must be a list of {', '.join(SCOPES)}")
         if any(t.name == name for t in tokens):
             raise ConfigError(f"{here}: a token named {name!r} is already defined")
-        tokens.append(Token(name, secret, frozenset(scopes)))
+        rate = entry.get("rate")
+        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0):
+            raise ConfigError(f"{here} ({name}): rate must be requests per second, a number > 0")
+        tokens.append(Token(name, secret, frozenset(scopes), float(rate) if rate is not None else None))
     return tuple(tokens)
 
 
@@ -119,8 +126,27 @@ def _api_key_parts(value: str) -> list[str]:
 class Authenticator:
     """Checks a request's secrets against the configured tokens (none configured: everyone may)."""
 
-    def __init__(self, tokens: Iterable[Token]) -> None:
+    def __init__(self, tokens: Iterable[Token], clock: Callable[[], float] = time.monotonic) -> None:
         self.tokens = tuple(tokens)
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, token: Token) -> float:
+        """Spends one request of the token's rate: 0 when allowed, else the seconds until one is
+        (a token bucket holding up to two seconds' worth)."""
+        if token.rate is None:
+            return 0.0
+        now = self._clock()
+        capacity = 2 * token.rate
+        with self._lock:
+            level, then = self._buckets.get(token.name, (capacity, now))
+            level = min(capacity, level + (now - then) * token.rate)
+            if level >= 1:
+                self._buckets[token.name] = (level - 1, now)
+                return 0.0
+            self._buckets[token.name] = (level, now)
+            return (1 - level) / token.rate
 
     @property
     def enabled(self) -> bool:
@@ -148,6 +174,12 @@ def require(scope: str) -> Callable[[HTTPConnection], Token | None]:
         token = authenticator.identify(secrets)
         if token is not None and token.allows(scope):
             connection.state.token = token
+            wait = authenticator.take(token)
+            if wait > 0:
+                reason = f"the token {token.name!r} is over its rate of {token.rate:g} requests a second"
+                if connection.scope["type"] == "websocket":
+                    raise WebSocketException(code=1013, reason=reason)
+                raise HTTPException(429, reason, headers={"Retry-After": str(max(1, round(wait + 0.5)))})
             return token
         if token is None:
             status, reason = 401, f"a token with the {scope} scope is required (docs/api.md, Access)"
