@@ -980,6 +980,7 @@ def monit(refresh: str, store_path: str | None, config_path: str | None) -> None
 def _register_commands() -> None:
     from loglens.commands.alerts import alerts
     from loglens.commands.knowledge import ask, kb
+    from loglens.commands.retention import retention
     from loglens.commands.search import search
     from loglens.demo.command import demo
 
@@ -988,6 +989,7 @@ def _register_commands() -> None:
     cli.add_command(kb)
     cli.add_command(ask)
     cli.add_command(search)
+    cli.add_command(retention)
 
 
 _register_commands()

@@ -31,6 +31,7 @@ from loglens.sources.journald import JournalSettings, parse_journald
 from loglens.sources.lines import DEFAULT_MAX_LINE_BYTES
 from loglens.sources.supervised import CommandSpec, parse_commands
 from loglens.store.duckdb import COMPRESSIONS, DEFAULT_COMPRESSION, DEFAULT_MEMORY_LIMIT
+from loglens.store.retention import RetentionSettings, parse_retention
 from loglens.volume_filter import VolumeFilterSettings, parse_filter
 
 
@@ -77,6 +78,7 @@ class Config:
     journald: JournalSettings | None = None
     alerts: AlertSettings = field(default_factory=AlertSettings)
     llm: LlmSettings | None = None
+    retention: RetentionSettings | None = None
 
     def rule_for(self, file_path: str, display: str) -> SourceRule | None:
         """The first `[[sources]]` entry matching a file, if any."""
@@ -196,6 +198,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
     journald = parse_journald(_table(data, "journald", where), where) if "journald" in data else None
     alerts = parse_alerts(_table(data, "alerts", where), where)
     llm = parse_llm(_table(data, "llm", where), where)
+    retention = parse_retention(data["retention"], where) if "retention" in data else None
 
     return Config(
         source_file=source_file,
@@ -216,6 +219,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         journald=journald,
         alerts=alerts,
         llm=llm,
+        retention=retention,
     )
 
 

@@ -41,6 +41,7 @@ from loglens.server.live import LiveHub
 from loglens.sources.host import HostSampler
 from loglens.sources.syslog import SyslogCounters, serve_syslog
 from loglens.store.duckdb import DEFAULT_MEMORY_LIMIT, DuckDBStore
+from loglens.store.retention import RetentionTask
 
 if TYPE_CHECKING:
     from loglens.query.semantic import SemanticIndex
@@ -105,6 +106,11 @@ class Daemon:
         self.ingestor = Ingestor(self.store, config)
         self.ingestor.start_mining(0)
         self.writer = StoreWriter(self.store, max_batches=DAEMON_WRITER_BATCHES)
+        self.retention = (
+            RetentionTask(self.store, config.retention, config.retention.archive_folder(store_path))
+            if config.retention is not None
+            else None
+        )
         self.inbox = Inbox(config.server.inbox_records)
         self.decoders = DecodePool(config.server.decode_workers)
         self.hub = LiveHub()
@@ -222,6 +228,8 @@ class Daemon:
         """Time-driven work, about once a second on the pipeline thread."""
         self.watch.tick()
         wall = time.time_ns()
+        if self.retention is not None:
+            self.retention.tick(wall)
         # Stream time follows the clock only while the stream is live (an old file read now must
         # not look silent, nor resolve its alerts by the wall clock).
         live = wall - self.alerting.engine.stream_ns < LIVE_STREAM_NS
@@ -273,6 +281,8 @@ class Daemon:
         self.inbox.close()
         self.decoders.close()
         self.alerting.close()
+        if self.retention is not None:
+            self.retention.close()
         if self.insights is not None:
             self.insights.close(10)
         try:

@@ -7,8 +7,10 @@ or, later, the daemon) owns a store at a time. `memory_limit` keeps a long inges
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -34,6 +36,7 @@ from loglens.store.base import (
     StoredRecord,
     TemplateCount,
 )
+from loglens.store.retention import ArchivedDay, DaySize, RestoredFile, StoreSize, day_bounds
 from loglens.store.schema import CURRENT_VERSION, MIGRATIONS, RECORD_COLUMNS, SCHEMA_VERSION_KEY
 
 DEFAULT_MEMORY_LIMIT = "32MB"
@@ -83,6 +86,9 @@ _SERIES_SQL = {
 }
 """`SeriesQuery.aggregate` → its SQL over the value `v`; quantile_cont interpolates between values."""
 _NUMERIC_SERIES = frozenset({"sum", "avg", "min", "max", "quantile"})
+_RECORD_LIST = ", ".join(RECORD_COLUMNS)
+_IN_DAY = "ts >= make_timestamp_ns(?) AND ts < make_timestamp_ns(?)"
+"""A UTC day of `records` as [start, end) in ns: the zone maps on `ts` skip the other row groups."""
 
 _ARROW_SCHEMA = pa.schema(
     [
@@ -895,11 +901,214 @@ class DuckDBStore:
         )
         return row is not None
 
+    # -- retention: sizes, whole days archived and deleted, archives restored -----------------------
+    # On cursors of their own, beside the writer's: they delete rows the writer never touches and leave
+    # `templates` alone, so they never conflict with its transaction (store/retention.py says more).
+
+    def storage_size(self) -> StoreSize:
+        """How big the store is: the file, the blocks in use and free (reused before the file grows),
+        and the write-ahead log."""
+        row = _first(
+            self._con.cursor().execute(
+                "SELECT block_size, used_blocks, free_blocks FROM pragma_database_size() "
+                "WHERE database_name = current_database()"
+            )
+        )
+        block, used, free = (int(v) for v in row) if row else (0, 0, 0)
+        wal = self.path.with_name(self.path.name + ".wal")
+        return StoreSize(_file_size(self.path), used * block, free * block, _file_size(wal))
+
+    def day_sizes(self) -> list[DaySize]:
+        """The records of each UTC day, oldest first, with their id range and an estimate of their
+        bytes: the store's data bytes per row its row groups hold, times the day's records.
+
+        Rows its row groups hold, not rows stored: a deleted row keeps its place until a checkpoint
+        rewrites its row group, so dividing by the rows left would make each day look bigger after
+        every delete, and a size cap would take day after day for blocks that were never freed.
+        """
+        cursor = self._con.cursor()
+        rows = cursor.execute(
+            "SELECT CAST(ts AS DATE) AS day, count(*), min(id), max(id) FROM records "
+            "GROUP BY day ORDER BY day"
+        ).fetchall()
+        held = _first(
+            cursor.execute(
+                "SELECT estimated_size FROM duckdb_tables() "
+                "WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'records'"
+            )
+        )
+        stored = sum(int(r[1]) for r in rows)
+        slots = max(int(held[0]) if held else 0, stored)
+        data = self.storage_size().data_bytes if rows else 0
+        return [DaySize(r[0], int(r[1]), int(r[2]), int(r[3]), data * int(r[1]) // slots) for r in rows]
+
+    def archive_day(self, day: date, path: Path) -> ArchivedDay:
+        """Writes the records of a UTC day to the Parquet file `path` (zstd), with what an earlier run
+        left in it, and returns once the file is complete, checked and on disk.
+
+        The file is written as `path` + `.tmp` (a leftover from a crash is overwritten), read back —
+        as many rows as were written, no id twice — synced, and only then renamed over `path`, so
+        `path` is always a whole archive. When the store holds nothing of the day that `path` lacks,
+        `path` is left as it is.
+        """
+        if self.read_only:
+            raise ReadOnlyError("this store was opened read-only")
+        start, end = day_bounds(day)
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot write archives in {path.parent}: {exc.strerror}") from None
+        previous = path.exists()
+        fresh = f"SELECT {_RECORD_LIST} FROM records WHERE {_IN_DAY}"
+        fresh_params: list[object] = [start, end]
+        if previous:
+            fresh += " AND id NOT IN (SELECT id FROM read_parquet(?))"
+            fresh_params.append(str(path))
+        cursor = self._con.cursor()
+        try:
+            cursor.execute("BEGIN TRANSACTION")  # the counts and the copy see the same records
+            counted = _first(cursor.execute(f"SELECT count(*) FROM ({fresh})", fresh_params))
+            added = int(counted[0]) if counted else 0
+            kept = 0
+            if previous:
+                counted = _first(cursor.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]))
+                kept = int(counted[0]) if counted else 0
+            if not added:
+                cursor.execute("ROLLBACK")
+                return ArchivedDay(day, path, kept, 0)
+            source, params = fresh, fresh_params
+            if previous:
+                source = f"SELECT {_RECORD_LIST} FROM read_parquet(?) UNION ALL {fresh}"
+                params = [str(path), *fresh_params]
+            cursor.execute(
+                f"COPY ({source}) TO ? (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE_BYTES '8MB')",
+                [*params, str(tmp)],
+            )
+            cursor.execute("COMMIT")
+            written = _first(
+                cursor.execute("SELECT count(*), count(DISTINCT id) FROM read_parquet(?)", [str(tmp)])
+            )
+        except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                cursor.execute("ROLLBACK")
+            raise StoreError(f"cannot archive {day} to {path}: {exc}") from None
+        finally:
+            cursor.close()
+        rows, ids = (int(written[0]), int(written[1])) if written else (0, 0)
+        if rows != kept + added or ids != rows:
+            raise StoreError(
+                f"the archive of {day} read back {rows:,} rows with {ids:,} ids, not the {kept + added:,} "
+                f"written: nothing was deleted, and {tmp} is left for inspection"
+            )
+        try:
+            _sync_and_rename(tmp, path)
+        except OSError as exc:
+            raise StoreError(f"cannot put the archive of {day} in place at {path}: {exc.strerror}") from None
+        return ArchivedDay(day, path, rows, added)
+
+    def delete_day(self, day: date, archived: Path | None) -> int:
+        """Deletes the records of a UTC day, in one transaction, and returns how many went. With
+        `archived`, only those whose id is in that archive: a record of the day stored after the
+        archive was written stays for the next pass."""
+        if self.read_only:
+            raise ReadOnlyError("this store was opened read-only")
+        start, end = day_bounds(day)
+        statement = f"DELETE FROM records WHERE {_IN_DAY}"
+        params: list[object] = [start, end]
+        if archived is not None:
+            statement += " AND id IN (SELECT id FROM read_parquet(?))"
+            params.append(str(archived))
+        try:
+            row = _first(self._con.cursor().execute(statement, params))
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot delete the records of {day}: {exc}") from None
+        return int(row[0]) if row else 0
+
+    def reclaim_space(self) -> bool:
+        """Checkpoints: the blocks of deleted rows go back to DuckDB, which fills them before growing the
+        file (the file only shrinks when they are at its end). Never forced — that would abort the
+        writer's transaction —, so False when DuckDB declined; a later checkpoint does it."""
+        if self.read_only:
+            return False
+        try:
+            self._con.cursor().execute("CHECKPOINT")
+        except duckdb.TransactionException:
+            return False
+        return True
+
+    def restore(self, path: Path) -> RestoredFile:
+        """Puts the records of an archive back, with their ids; those whose id is stored already are
+        skipped, so a second restore, or a day partly still stored, doubles nothing. `templates` is
+        left as it is: its counts include every record ever committed, archived ones too."""
+        if self.read_only:
+            raise ReadOnlyError("this store was opened read-only")
+        name = str(path)
+        cursor = self._con.cursor()
+        try:
+            columns = cursor.execute("DESCRIBE SELECT * FROM read_parquet(?)", [name]).fetchall()
+            missing = [c for c in RECORD_COLUMNS if c not in {str(row[0]) for row in columns}]
+            if missing:
+                raise StoreError(
+                    f"{path} is not an archive of loglens records (it has no {', '.join(missing)}): "
+                    "restore takes the records-YYYY-MM-DD.parquet files retention writes"
+                )
+            cursor.execute("BEGIN TRANSACTION")
+            found = _first(cursor.execute(
+                "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM read_parquet(?)", [name]
+            ))  # fmt: skip
+            rows, ids, low, high = found if found and found[0] else (0, 0, 0, 0)
+            if rows != ids:
+                raise StoreError(
+                    f"{path} gives {rows - ids:,} record ids twice: it is not an archive retention wrote"
+                )
+            picked = ", ".join(f"a.{column}" for column in RECORD_COLUMNS)
+            # Only the stored ids in the archive's range are compared: ids grow with time, so that is
+            # the few row groups of its days, not the whole table.
+            done = _first(cursor.execute(
+                f"INSERT INTO records ({_RECORD_LIST}) SELECT {picked} FROM read_parquet(?) AS a "
+                "ANTI JOIN (SELECT id FROM records WHERE id BETWEEN ? AND ?) AS r ON a.id = r.id",
+                [name, low, high],
+            )) if rows else None  # fmt: skip
+            cursor.execute("COMMIT")
+        except (duckdb.Error, StoreError) as exc:
+            with contextlib.suppress(duckdb.Error):
+                cursor.execute("ROLLBACK")
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"cannot restore {path}: {exc}") from None
+        finally:
+            cursor.close()
+        self._next_id = max(self._next_id, int(high) + 1)  # restored into a store that had fewer ids
+        inserted = int(done[0]) if done else 0
+        return RestoredFile(path, rows, inserted)
+
     def close(self) -> None:
         """Closes the connection (DuckDB folds its WAL into the file); uncommitted appends are dropped."""
         self.rollback()
         self._writer.close()
         self._con.close()
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _sync_and_rename(tmp: Path, path: Path) -> None:
+    """Makes `tmp` durable, then puts it at `path` and makes the rename durable: records are deleted
+    once this returns, so their archive must survive a power cut."""
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def _document(row: tuple[Any, ...]) -> Document:
