@@ -979,6 +979,7 @@ def monit(refresh: str, store_path: str | None, config_path: str | None) -> None
 
 def _register_commands() -> None:
     from loglens.commands.alerts import alerts
+    from loglens.commands.export import export
     from loglens.commands.knowledge import ask, kb
     from loglens.commands.retention import retention
     from loglens.commands.search import search
@@ -990,6 +991,7 @@ def _register_commands() -> None:
     cli.add_command(ask)
     cli.add_command(search)
     cli.add_command(retention)
+    cli.add_command(export)
 
 
 _register_commands()

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
+from loglens.analysis.findings import replay_range
 from loglens.errors import QueryError
 from loglens.formats.timestamp import to_iso_ms
 from loglens.output import record_json
@@ -20,6 +22,8 @@ from loglens.query.filters import record_filter
 from loglens.query.language import FieldMatch, Or, and_all, compile_node
 from loglens.query.timerange import parse_time_bound
 from loglens.record import Level
+from loglens.report import REPORT_LINES, ReportQuery, gather_report, render_html
+from loglens.report.html import CSP
 from loglens.store.base import StoredRecord
 
 if TYPE_CHECKING:
@@ -266,29 +270,67 @@ def _csv_row(item: dict[str, Any]) -> list[object]:
             item.get("tpl") or "", item["msg"], fields]  # fmt: skip
 
 
-@router.get("/export", summary="The records of a query as a file: JSON lines or CSV (bounded)")
+@router.get(
+    "/export", summary="The records of a query as a file: JSON lines, CSV (bounded) or an HTML report"
+)
 def export(
     request: Request,
-    format: Annotated[str, Query(pattern="^(json|csv)$", description="json (JSON lines) or csv.")] = "json",
+    format: Annotated[
+        str,
+        Query(
+            pattern="^(json|csv|html)$",
+            description="json (JSON lines), csv, or html (a report, docs/export.md).",
+        ),
+    ] = "json",
     q: Annotated[str, Query(description="Query (docs/query.md).")] = "",
     level: Annotated[str | None, Query(description="error,warning or >=warning.")] = None,
     service: Annotated[list[str] | None, Query(description="Only these services.")] = None,
     since: Annotated[str | None, Query(description="15m, 2h, 2d or a time.")] = None,
     until: Annotated[str | None, Query(description="Same forms as since; exclusive.")] = None,
     limit: Annotated[
-        int, Query(ge=1, le=MAX_EXPORT_LIMIT, description="The newest N matching records.")
-    ] = EXPORT_LIMIT,
-) -> StreamingResponse:
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_EXPORT_LIMIT,
+            description=f"json/csv: the newest N matching records ({EXPORT_LIMIT:,}); "
+            f"html: the first N listed ({REPORT_LINES}).",
+        ),
+    ] = None,
+) -> Response:
     """The newest `limit` matching records, oldest first, streamed as a download: `json` gives one
     object per line as `loglens logs --json` (plus `id`), `csv` the columns id, ts, level, service,
-    host, pid, template, message, fields (JSON)."""
+    host, pid, template, message, fields (JSON). `html` is the report `loglens export --format html`
+    writes: one self-contained file (docs/export.md) listing the first `limit` matching lines."""
     daemon: Daemon = request.app.state.daemon
+    if format == "html":
+        return html_export(
+            daemon, ReportQuery(q, level, tuple(service or ()), since, until, limit or REPORT_LINES)
+        )
     where = record_filter(daemon.config.timezone, q, None, level, service or (), since, until)
-    found = (api_record(r) for r in daemon.store.search(where.where, where.params, limit))
+    found = (api_record(r) for r in daemon.store.search(where.where, where.params, limit or EXPORT_LIMIT))
     media = "application/x-ndjson" if format == "json" else "text/csv"
     name = "loglens-export." + ("ndjson" if format == "json" else "csv")
     return StreamingResponse(
         export_lines(found, format),
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def html_export(daemon: Daemon, ask: ReportQuery) -> Response:
+    """The HTML report of `ask` as a download. The detectors' replay of the range is the one
+    /api/incidents uses (same cache key), so a report right after a look at the incidents reuses it."""
+    key = (ask.since, ask.until, daemon.writer.commits)
+    replayed = daemon.replays.get(
+        key, lambda: replay_range(daemon.store, daemon.config, ask.since, ask.until)
+    )
+    document = render_html(gather_report(daemon.store, daemon.config, ask, time.time_ns(), replayed))
+    return Response(
+        document,
+        media_type="text/html; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="loglens-report.html"',
+            "Content-Security-Policy": CSP,
+            "X-Content-Type-Options": "nosniff",
+        },
     )
