@@ -100,6 +100,9 @@ def _summary(report: IngestReport) -> str:
     ]
     if truncated:
         parts.append(f"{truncated:,} over-long lines truncated")
+    if report.redacted:
+        found = ", ".join(f"{count:,} {rule}" for rule, count in sorted(report.redacted.items()))
+        parts.append(f"redacted {found}")
     parts.append(f"{len(report.skipped)} skipped")
     parts.append(f"{len(report.errors)} error{'s' if len(report.errors) != 1 else ''}")
     return "; ".join(parts)

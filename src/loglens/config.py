@@ -21,6 +21,7 @@ from loglens.ai.llm import LlmSettings, parse_llm
 from loglens.alerts.settings import AlertSettings, parse_alerts
 from loglens.analysis.metrics import MetricRule, parse_metrics
 from loglens.analysis.watch import WatchSettings, parse_analysis
+from loglens.enrich.privacy import PrivacySettings, parse_privacy
 from loglens.errors import ConfigError, LoglensError
 from loglens.formats.level import LevelRule, level_from_name
 from loglens.mining.drain import DEFAULT_MAX_TEMPLATES
@@ -79,6 +80,7 @@ class Config:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     llm: LlmSettings | None = None
     retention: RetentionSettings | None = None
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     def rule_for(self, file_path: str, display: str) -> SourceRule | None:
         """The first `[[sources]]` entry matching a file, if any."""
@@ -199,6 +201,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
     alerts = parse_alerts(_table(data, "alerts", where), where)
     llm = parse_llm(_table(data, "llm", where), where)
     retention = parse_retention(data["retention"], where) if "retention" in data else None
+    privacy = parse_privacy(_table(data, "privacy", where), where)
 
     return Config(
         source_file=source_file,
@@ -220,6 +223,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         alerts=alerts,
         llm=llm,
         retention=retention,
+        privacy=privacy,
     )
 
 

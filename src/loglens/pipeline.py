@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from loglens.allocation import bulk_allocation
 from loglens.config import Config, SourceRule
+from loglens.enrich.privacy import PrivacySettings, RecordRedactor
 from loglens.formats import format_by_name, registry
 from loglens.formats.base import LogFormat, SourceContext
 from loglens.formats.detect import detect_format
@@ -77,6 +78,8 @@ class IngestReport:
     sources: list[SourceReport] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     seconds: float = 0.0
+    redacted: dict[str, int] = field(default_factory=dict)
+    """Values redacted before storage in this run, per rule that found any ([privacy])."""
 
     @property
     def records(self) -> int:
@@ -455,8 +458,9 @@ class Ingestor:
 
     Args:
         store: where records go (one writer: this object's thread).
-        config: source rules (forced formats, services, zones), level rules, line limits.
+        config: source rules (forced formats, services, zones), level rules, line limits, privacy.
         progress: optional callback after each batch.
+        privacy: what is redacted before mining and storage (default: the config's `[privacy]`).
     """
 
     def __init__(
@@ -465,6 +469,7 @@ class Ingestor:
         config: Config,
         progress: ProgressCallback | None = None,
         mining_process: bool | None = None,
+        privacy: PrivacySettings | None = None,
     ) -> None:
         self._store = store
         self._config = config
@@ -478,6 +483,7 @@ class Ingestor:
         self._tick: Callable[[], None] = lambda: None
         self._mining_process = mining_process
         self._miner: TemplateMiner | None = None  # in-process mining; None while a process mines
+        self.redactor = RecordRedactor(privacy or config.privacy)
 
     @property
     def store(self) -> Store:
@@ -501,6 +507,7 @@ class Ingestor:
         started = time.monotonic()
         found, skipped = discover(paths)
         report = IngestReport(skipped=skipped)
+        redacted_before = self.redactor.counts()
         process = self.start_mining(sum(_size_of(item) for item in found))
         try:
             writer = StoreWriter(self._store, miner=process)
@@ -514,12 +521,14 @@ class Ingestor:
             if process is not None:
                 process.close()
         report.seconds = time.monotonic() - started
+        report.redacted = _grown(redacted_before, self.redactor.counts())
         return report
 
     def ingest_stream(self, stream: BinaryIO, display: str = "-", service: str = "stdin") -> IngestReport:
         """Ingests a stream (stdin) to its end; there is no checkpoint for a pipe."""
         started = time.monotonic()
         report = IngestReport()
+        redacted_before = self.redactor.counts()
         source = SourceReport(display)
         process = self.start_mining(0)  # a pipe's size is unknown: in-process unless asked
         try:
@@ -541,6 +550,7 @@ class Ingestor:
                 process.close()
         report.sources.append(source)
         report.seconds = time.monotonic() - started
+        report.redacted = _grown(redacted_before, self.redactor.counts())
         return report
 
     # -- one source ------------------------------------------------------------------------------
@@ -667,7 +677,10 @@ class Ingestor:
         return None
 
     def mine(self, records: list[Record]) -> list[TemplateChange]:
-        """Gives each record its template id and values; returns the templates this made or changed."""
+        """Redacts the records ([privacy]), then gives each its template id and values; returns the
+        templates this made or changed. Every path to the store passes here (files, pipes, commands,
+        the journal, HTTP pushes), and mining sees no secret, so no template or value holds one."""
+        self.redactor(records)
         if not records or self._miner is None:
             return []  # a mining process labels them in the writer
         self._miner.label(records)
@@ -681,6 +694,11 @@ class Ingestor:
         self._records_done += len(records)
         if self._progress is not None:
             self._progress(self._bytes_done, self._records_done)
+
+
+def _grown(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """Per rule, how much a count grew between two readings (rules that did not grow left out)."""
+    return {rule: count - before.get(rule, 0) for rule, count in after.items() if count > before.get(rule, 0)}
 
 
 def _size_of(found: FoundFile) -> int:

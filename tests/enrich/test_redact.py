@@ -7,7 +7,15 @@ import re
 
 import pytest
 
-from loglens.enrich.redact import DEFAULT_RULES, RedactionRule, Redactor, card_number, luhn_valid
+from loglens.enrich.redact import (
+    DEFAULT_RULES,
+    RedactionRule,
+    Redactor,
+    card_number,
+    digit_run,
+    ipv4_octets,
+    luhn_valid,
+)
 
 
 @pytest.fixture
@@ -25,6 +33,11 @@ class TestEmail:
     def test_plus_and_subdomains(self, redactor: Redactor) -> None:
         """Tagged addresses on sub-domains are found whole."""
         assert redactor.redact("to=<j.doe+billing@mail.eu.example.co.uk>,") == "to=<<email>>,"
+
+    def test_systemd_units_stay(self, redactor: Redactor) -> None:
+        """systemd's template units (`user@1000.service`, `getty@tty1.service`) are not addresses."""
+        line = "Started user@1000.service and getty@tty1.service; Stopped user-runtime-dir@1000.socket"
+        assert redactor.redact(line) == line
 
 
 class TestCard:
@@ -48,6 +61,22 @@ class TestCard:
         assert luhn_valid("1763683200002") and luhn_valid("1763683200000000002")
         line = "ts_ms=1763683200002 ts_ns=1763683200000000002"
         assert redactor.redact(line) == line
+
+    @pytest.mark.parametrize("number", ["3782 822463 10005", "3056-930902-5904", "4111 1111 1111 1111 003"])
+    def test_grouped_as_cards_are_printed(self, redactor: Redactor, number: str) -> None:
+        """Amex and Diners grouping (4-6-5, 4-6-4) and a 19-digit number with a short last group are found."""
+        assert redactor.redact(f"card {number} declined") == "card <card> declined"
+
+    def test_digit_columns_stay(self, redactor: Redactor) -> None:
+        """Numbers in columns with single spaces (a kernel's OOM task table) are not read as one card,
+        even where their digits together pass the Luhn check."""
+        assert card_number("32703 1864377 1832193")
+        line = "[  32703]  1000   32703 1864377 1832193 24166556        0             0 python3"
+        assert redactor.redact(line) == line
+
+    def test_mixed_separators_stay(self, redactor: Redactor) -> None:
+        """Groups split by a space here and a dash there are not a card number."""
+        assert redactor.redact("ref 4111 1111-1111 1111") == "ref 4111 1111-1111 1111"
 
     def test_validator_needs_a_network_prefix(self) -> None:
         """Card numbers start 2–6; the same Luhn-valid digits starting 8 are refused."""
@@ -112,6 +141,12 @@ class TestPasswords:
         line = 'config {"user": "bob", "db_password": "correct horse battery", "port": 5432}'
         assert redactor.redact(line) == 'config {"user": "bob", "db_password": "<secret>", "port": 5432}'
 
+    def test_sudo_working_directory_stays(self, redactor: Redactor) -> None:
+        """sudo's `PWD=/home/deploy` is a directory; a `pwd=` that is not a path is still a password."""
+        line = "sudo: deploy : TTY=pts/0 ; PWD=/home/deploy ; USER=root ; COMMAND=/bin/ls"
+        assert redactor.redact(line) == line
+        assert redactor.redact("mysql -u root pwd=s3cret") == "mysql -u root pwd=<secret>"
+
     def test_sshd_failed_password_stays(self, redactor: Redactor) -> None:
         """sshd's `Failed password for` has no value to hide and is kept whole."""
         line = "Failed password for deploy from 10.8.175.213 port 29024 ssh2"
@@ -130,6 +165,14 @@ class TestIps:
         line = "peer 10.8.175.213 and [2001:db8::1]:443 at 01:16:12 via 00:1a:2b:3c:4d:5e and ::1."
         assert redactor.redact(line) == "peer <ip> and [<ip>]:443 at 01:16:12 via 00:1a:2b:3c:4d:5e and <ip>."
         assert redactor.redact_counts == {"ipv4": 1, "ipv6": 2}
+
+    def test_not_addresses(self) -> None:
+        """Octets over 255, browser versions and longer dotted numbers are not addresses."""
+        redactor = Redactor(ips=True)
+        line = "Chrome/131.0.6778.86 build 300.1.1.1 oid 1.3.6.1.4.1 v10.1.2.3.4"
+        assert not ipv4_octets("300.1.1.1")
+        assert redactor.redact(line) == line
+        assert redactor.redact("from 10.0.2.15:5672 (10.0.1.21)") == "from <ip>:5672 (<ip>)"
 
 
 class TestRedactor:
@@ -165,6 +208,28 @@ class TestRedactor:
         )
         redactor = Redactor((rule, *DEFAULT_RULES))
         assert redactor.redact("TCK-17 and TCK-18") == "<ticket> and TCK-18"
+
+    def test_digit_run_precheck(self) -> None:
+        """The card pre-check passes 13 digits in a row however spaced or dashed, and nothing shorter."""
+        assert digit_run("pan 4111 1111 1111 1111") and digit_run("x 3782-822463-10005")
+        assert not digit_run("2026-11-21 00:00:06.118 id 123456789012")
+
+    def test_rules_for_screens_once(self) -> None:
+        """`rules_for` names only the rules whose pre-checks pass, in order, and `among` narrows it;
+        `redact` given those rules finds the same."""
+        redactor = Redactor()
+        line = "mail ana@example.com card 4111111111111111"
+        chosen = redactor.rules_for(line)
+        assert [rule.name for rule in chosen] == ["url_password", "email", "card"]
+        assert [rule.name for rule in redactor.rules_for("no card here", chosen)] == []
+        assert redactor.redact(line, chosen) == redactor.redact(line) == "mail <email> card <card>"
+        assert redactor.rules_for("") == []
+
+    def test_empty_matches_are_never_replaced(self) -> None:
+        """A rule whose pattern can match nothing does not put its marker between every character."""
+        redactor = Redactor((RedactionRule("maybe", re.compile(r"x*"), "<x>"),))
+        assert redactor.redact("abc xx d") == "abc <x> d"
+        assert redactor.redact_counts == {"maybe": 1}
 
     def test_hints_skip_rules(self) -> None:
         """A rule whose hint does not occur never runs (the pre-check that keeps clean lines cheap)."""

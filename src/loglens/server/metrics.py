@@ -77,4 +77,5 @@ def metrics_text(daemon: Daemon) -> str:
     blocks = [_line(*figure) for figure in figures]
     if daemon.live.volume_filter is not None:
         blocks.append("\n".join(daemon.live.volume_filter.metric_lines()))
+    blocks.append("\n".join(daemon.ingestor.redactor.metric_lines()))
     return "\n".join(blocks) + "\n"
