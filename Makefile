@@ -7,14 +7,15 @@ DEVSTAMP := $(VENV)/.installed-dev
 SHARED  ?= ../shared
 STORE   ?= $(CURDIR)/.loglens/loglens.duckdb
 
-.PHONY: run test bench lint fmt clean venv sysdeps
+.PHONY: run test bench fuzz lint fmt clean venv sysdeps
 
 # System packages the tests use, installed from Debian when missing (CI starts from a clean machine):
 # systemd-journal-remote writes the journal files the journald tests read; chromium is the browser
 # the dashboard's Playwright tests drive (`playwright install` is neither needed nor possible here);
-# tmux is the real terminal `loglens monit` is checked in.
-SYSDEPS_CHECK := { test -x /lib/systemd/systemd-journal-remote || test -x /usr/lib/systemd/systemd-journal-remote; } && test -x /usr/bin/chromium && command -v tmux >/dev/null
-SYSDEPS_PKGS  := systemd-journal-remote chromium tmux
+# tmux is the real terminal `loglens monit` is checked in; nats-server (JetStream) is the bus the
+# scale-out tests start on a free port (PostgreSQL they find on 127.0.0.1:5432).
+SYSDEPS_CHECK := { test -x /lib/systemd/systemd-journal-remote || test -x /usr/lib/systemd/systemd-journal-remote; } && test -x /usr/bin/chromium && command -v tmux >/dev/null && { command -v nats-server || test -x /usr/sbin/nats-server; } >/dev/null
+SYSDEPS_PKGS  := systemd-journal-remote chromium tmux nats-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 sysdeps:
 	@$(SYSDEPS_CHECK) || { command -v apt-get >/dev/null && \
@@ -29,7 +30,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 $(DEVSTAMP): $(STAMP) pyproject.toml
-	$(BIN)/pip install -q -e '.[dev,semantic]'
+	$(BIN)/pip install -q -e '.[dev,semantic,scale]'
 	touch $@
 
 venv: $(STAMP)
@@ -66,6 +67,14 @@ bench: $(DEVSTAMP)
 	$(BIN)/python bench/live.py --shared $(SHARED)  # ~25 min: the daemon under load
 	$(BIN)/python bench/alerts.py --shared $(SHARED)  # ~1 min: the alert engine per record, the explainer per incident
 	$(BIN)/python bench/semantic.py --shared $(SHARED)  # ~30 s: embedding speed and recall of the semantic extra
+	$(BIN)/python bench/scale_out.py  # ~10 min: embedded vs 1+1 and 2+2 nodes on NATS + PostgreSQL, takeover after kill -9
+
+# Hypothesis fuzzing of every parser, decoder and ingest/API endpoint, 100,000 cases per target (its
+# short profile, 150 cases, runs in `make test`); figures in bench/results/fuzz.json. Hours on 2 cores:
+# narrow it with FUZZ_ARGS, e.g. FUZZ_ARGS="-k decoders --examples 20000".
+FUZZ_ARGS ?=
+fuzz: $(DEVSTAMP)
+	$(BIN)/python bench/fuzz.py $(FUZZ_ARGS)
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests bench

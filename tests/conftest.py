@@ -16,7 +16,7 @@ from spawned_processes import SPAWNED, spawned
 
 __all__ = ["spawned"]
 
-pytest_plugins = ["alert_receivers"]
+pytest_plugins = ["alert_receivers", "nats_server", "pg_database"]
 """Fixtures of real notification receivers (HTTP, SMTP), for the channel and daemon tests."""
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,6 +103,7 @@ class Rec:
     raw: str = ""
     template_id: str | None = None
     params: list[str] | None = None
+    tenant: str = ""
 
 
 def mined(records: list[Rec]) -> list[Rec]:

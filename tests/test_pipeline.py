@@ -86,6 +86,18 @@ class TestStoreWriter:
 
 
 class TestIngestor:
+    def test_an_over_long_service_name_is_cut_before_mining(self, tmp_path: Path) -> None:
+        """A hostile service name of 100 KB is stored cut to MAX_SERVICE_CHARS, and so is the template
+        id made from it (PostgreSQL refuses index entries past ~2.7 KB: a whole commit would fail)."""
+        store = DuckDBStore(tmp_path / "s.duckdb")
+        ingestor = Ingestor(store, Config())
+        ingestor.start_mining(0)
+        record = Record(ts=1, observed_ts=1, service="s" * 100_000, source="push", message="m 1", raw="m 1")
+        ingestor.mine([record])
+        assert record.service == "s" * pipeline.MAX_SERVICE_CHARS
+        assert record.template_id is not None and len(record.template_id) < pipeline.MAX_SERVICE_CHARS + 20
+        store.close()
+
     def test_checkpoint_only_covers_what_was_stored(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -212,3 +224,21 @@ def _small_chunks(reader: type) -> type:
             super().__init__(stream, start_offset, max_line_bytes, chunk_bytes=997)
 
     return SmallChunks
+
+
+@pytest.mark.parametrize("use_process", [False, True])
+def test_a_sources_tenant_reaches_its_records_and_templates(tmp_path: Path, use_process: bool) -> None:
+    """A file whose `[[sources]]` entry names a tenant is stored as that tenant's, its templates mined
+    apart (ids `acme/<service>-<n>`), in-process and in a mining process; other files keep none."""
+    from loglens.config import SourceRule
+
+    (tmp_path / "acme").mkdir()
+    (tmp_path / "acme" / "app.log").write_text("".join(f"job {i} done\n" for i in range(20)))
+    (tmp_path / "other.log").write_text("".join(f"job {i} done\n" for i in range(10)))
+    config = Config(sources=(SourceRule(str(tmp_path / "acme"), service="app", tenant="acme"),))
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    Ingestor(store, config, mining_process=use_process).ingest_paths([str(tmp_path)])
+    _, rows = store.sql("SELECT tenant, template_id, count(*) FROM records GROUP BY ALL ORDER BY 1")
+    assert rows == [("", "other-1", 10), ("acme", "acme/app-1", 20)]
+    assert {(t.id, t.tenant) for t in store.templates()} == {("other-1", ""), ("acme/app-1", "acme")}
+    store.close()

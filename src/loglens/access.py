@@ -19,7 +19,7 @@ from typing import Any
 from loglens.alerts.engine import AlertEngine
 from loglens.alerts.ledger import AlertLedger
 from loglens.analysis.findings import ReplayCache
-from loglens.client import DaemonClient, client_token, running_daemon
+from loglens.client import DaemonClient, client_token, daemon_url, tenant_headers
 from loglens.config import Config
 from loglens.errors import LoglensError, QueryError
 from loglens.store.duckdb import DuckDBStore
@@ -83,16 +83,19 @@ class StoreDaemon:
 
 class LogAccess:
     """The API of the daemon for `store_path` (see the module docstring). `get`/`post`/`delete`
-    answer the JSON the API answers; an API refusal (4xx) raises QueryError with its sentence."""
+    answer the JSON the API answers; an API refusal (4xx) raises QueryError with its sentence.
+    `tenant`, when given, is sent with every call (the tenant header): the answers are that
+    tenant's (docs/api.md, Tenants)."""
 
-    def __init__(self, store_path: Path, config: Config) -> None:
+    def __init__(self, store_path: Path, config: Config, tenant: str | None = None) -> None:
         self.store_path = store_path
         self.config = config
+        self.tenant = tenant
 
     @property
     def daemon_url(self) -> str | None:
         """The running daemon's URL, or None (checked at each call: a daemon may start or stop)."""
-        return running_daemon(self.store_path)
+        return daemon_url(self.store_path)
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params)
@@ -104,13 +107,19 @@ class LogAccess:
         return self.request("DELETE", path)
 
     def request(
-        self, method: str, path: str, params: dict[str, Any] | None = None, body: object = None
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: object = None,
+        tenant: str | None = None,
     ) -> Any:
-        """One API call, to the daemon or in-process."""
+        """One API call, to the daemon or in-process, as `tenant` (default: this access's)."""
         params = {k: v for k, v in (params or {}).items() if v is not None}
+        tenant = tenant if tenant is not None else self.tenant
         url = self.daemon_url
         if url is not None:
-            daemon = DaemonClient(url, client_token(self.config), self.config.server.tls_cert)
+            daemon = DaemonClient(url, client_token(self.config), self.config.server.tls_cert, tenant)
             return daemon.call(method, path, params, body)
         if not self.store_path.exists():
             raise LoglensError(
@@ -124,18 +133,12 @@ class LogAccess:
         try:
             app = create_app(StoreDaemon(store, self.config, self.store_path))  # type: ignore[arg-type]
             with TestClient(app, raise_server_exceptions=False) as client:
-                answer = client.request(
-                    method, path, params=params, json=body, headers=_local_auth(self.config)
-                )
+                # In-process calls act as the user running loglens (the token check is for the network).
+                headers = tenant_headers(client_token(self.config), tenant)
+                answer = client.request(method, path, params=params, json=body, headers=headers)
         finally:
             store.close()
         return _answer(answer)
-
-
-def _local_auth(config: Config) -> dict[str, str]:
-    """In-process calls act as the user running loglens (the API's token check is for the network)."""
-    token = client_token(config)
-    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _answer(answer: Any) -> Any:

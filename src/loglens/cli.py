@@ -30,7 +30,7 @@ from loglens.output import format_dedup_group, format_json, format_line, use_col
 from loglens.pipeline import Ingestor, IngestReport, StoreWriter
 from loglens.query.filters import record_filter
 from loglens.query.timerange import parse_duration
-from loglens.store.base import StoredRecord
+from loglens.store.base import Store, StoredRecord
 from loglens.store.duckdb import DuckDBStore
 
 if TYPE_CHECKING:
@@ -182,6 +182,7 @@ def _live_store(
     store_path: str | None, config: Config, no_store: bool
 ) -> Iterator[tuple[Ingestor, StoreWriter | None]]:
     """The ingestor and writer of a live command (no writer with --no-store), closed in order."""
+    store: Store
     if no_store:
         store = DuckDBStore(":memory:")  # nothing is written: the ingestor only needs a store to read
         try:
@@ -281,8 +282,18 @@ def tail(
 )
 @click.option("--demo", is_flag=True, help="Also feed the demo generator's live stream in.")
 @click.option("--syslog", metavar="HOST:PORT", help="Also take syslog on this port (UDP and TCP; 0: any).")
+@click.option(
+    "--role",
+    type=click.Choice(["all", "ingest", "process", "query"]),
+    default="all",
+    show_default=True,
+    help="Scale-out (needs [bus] and a shared [store] url): take logs in, mine and store them, or "
+    "serve queries (docs/scale-out.md).",
+)
 @store_options
-def up(listen: str, demo: bool, syslog: str | None, store_path: str | None, config_path: str | None) -> None:
+def up(
+    listen: str, demo: bool, syslog: str | None, role: str, store_path: str | None, config_path: str | None
+) -> None:
     """Run the daemon: the store's one writer, the [[sources]] of loglens.toml followed live, and an
     HTTP server taking logs in (POST /ingest) and answering queries (/api/…, /docs).
 
@@ -302,7 +313,7 @@ def up(listen: str, demo: bool, syslog: str | None, store_path: str | None, conf
             "(anyone who can connect could read and write every log): add [[server.tokens]] to "
             "loglens.toml (docs/api.md, Access), or listen on 127.0.0.1"
         )
-    daemon = Daemon(resolve_store_path(store_path, config), config, demo=demo, syslog=syslog_at)
+    daemon = Daemon(resolve_store_path(store_path, config), config, demo=demo, syslog=syslog_at, role=role)
     app = create_app(daemon)
     # MCP over streamable HTTP beside the API (docs/mcp.md); routed here, not in create_app, which
     # the in-process API of `loglens.access` builds per call. Starlette serves an endpoint that is

@@ -17,6 +17,7 @@ import httpx
 from loglens.config import Config
 from loglens.errors import LoglensError, QueryError
 from loglens.store.base import StoredRecord
+from loglens.tenants import TENANT_HEADER
 
 DAEMON_FILE = "daemon.json"
 TIMEOUT_S = 120.0
@@ -50,9 +51,18 @@ def client_token(config: Config) -> str | None:
     return readers[0].secret if readers else None
 
 
+URL_ENV = "LOGLENS_URL"
+"""A daemon elsewhere that commands ask instead of the local store: a scale-out query node."""
+
+
+def daemon_url(store_path: Path) -> str | None:
+    """The daemon commands ask: the one `$LOGLENS_URL` names, else the one holding `store_path`."""
+    return os.environ.get(URL_ENV) or running_daemon(store_path)
+
+
 def daemon_for(store_path: Path, config: Config) -> DaemonClient | None:
-    """A client of the daemon holding `store_path`, when one runs."""
-    url = running_daemon(store_path)
+    """A client of the daemon commands ask (`daemon_url`), when there is one."""
+    url = daemon_url(store_path)
     return DaemonClient(url, client_token(config), config.server.tls_cert) if url is not None else None
 
 
@@ -81,13 +91,23 @@ def _bounds(since: str | None, until: str | None) -> dict[str, str]:
     return {k: v for k, v in (("since", since), ("until", until)) if v is not None}
 
 
+def tenant_headers(token: str | None, tenant: str | None) -> dict[str, str]:
+    """The headers of a call made with `token` as `tenant` (docs/api.md, Tenants): either may be None."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if tenant is not None:
+        headers[TENANT_HEADER] = tenant
+    return headers
+
+
 class DaemonClient:
     """Queries of a running daemon, answering as the store would: the same objects, and the same
     error sentences (the daemon's 4xx answers carry them)."""
 
-    def __init__(self, url: str, token: str | None = None, tls_cert: str | None = None) -> None:
+    def __init__(
+        self, url: str, token: str | None = None, tls_cert: str | None = None, tenant: str | None = None
+    ) -> None:
         self.url = url
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._headers = tenant_headers(token, tenant)
         # A daemon serving HTTPS with its own certificate ([server] tls_cert): the CLI beside it
         # trusts exactly that certificate.
         self._verify: bool | ssl.SSLContext = (

@@ -21,6 +21,7 @@ from loglens.ai.llm import LlmSettings, parse_llm
 from loglens.alerts.settings import AlertSettings, parse_alerts
 from loglens.analysis.metrics import MetricRule, parse_metrics
 from loglens.analysis.watch import WatchSettings, parse_analysis
+from loglens.bus.settings import BusSettings, parse_bus
 from loglens.enrich.privacy import PrivacySettings, parse_privacy
 from loglens.errors import ConfigError, LoglensError
 from loglens.formats.level import LevelRule, level_from_name
@@ -33,6 +34,7 @@ from loglens.sources.lines import DEFAULT_MAX_LINE_BYTES
 from loglens.sources.supervised import CommandSpec, parse_commands
 from loglens.store.duckdb import COMPRESSIONS, DEFAULT_COMPRESSION, DEFAULT_MEMORY_LIMIT
 from loglens.store.retention import RetentionSettings, parse_retention
+from loglens.tenants import config_tenant
 from loglens.volume_filter import VolumeFilterSettings, parse_filter
 
 
@@ -44,6 +46,8 @@ class SourceRule:
     format: str | None = None
     service: str | None = None
     timezone: tzinfo | None = None
+    tenant: str = ""
+    """The tenant the matching files' records belong to ('' none; docs/api.md, Tenants)."""
 
     def matches(self, file_path: str, display: str) -> bool:
         """True when this rule applies to a file (matched on its resolved path or as it was given)."""
@@ -81,6 +85,9 @@ class Config:
     llm: LlmSettings | None = None
     retention: RetentionSettings | None = None
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    store_url: str | None = None
+    """`[store] url`: a shared PostgreSQL (`postgresql://…`) instead of the embedded file (scale-out)."""
+    bus: BusSettings | None = None
 
     def rule_for(self, file_path: str, display: str) -> SourceRule | None:
         """The first `[[sources]]` entry matching a file, if any."""
@@ -145,6 +152,13 @@ def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     return value
 
 
+def _array(data: dict[str, Any], key: str, where: str, name: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: {name} must be an array of tables ([[{name}]])")
+    return value
+
+
 def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Config:
     """Builds a Config from parsed TOML, naming the file and key of anything wrong."""
     where = str(source_file) if source_file else "config"
@@ -167,7 +181,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
     tz = parse_timezone(str(ingest["timezone"]), f"{where} [ingest]") if "timezone" in ingest else None
 
     rules: list[SourceRule] = []
-    for i, entry in enumerate(data.get("sources", [])):
+    for i, entry in enumerate(_array(data, "sources", where, "sources")):
         here = f"{where} [[sources]] #{i + 1}"
         if not isinstance(entry, dict) or "path" not in entry:
             raise ConfigError(f"{here}: each source needs a `path`")
@@ -175,10 +189,11 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         if fmt is not None and fmt not in format_names():
             raise ConfigError(f"{here}: unknown format {fmt!r}; choose one of: {', '.join(format_names())}")
         zone = parse_timezone(str(entry["timezone"]), here) if "timezone" in entry else None
-        rules.append(SourceRule(str(entry["path"]), fmt, entry.get("service"), zone))
+        tenant = config_tenant(entry["tenant"], here) if "tenant" in entry else ""
+        rules.append(SourceRule(str(entry["path"]), fmt, entry.get("service"), zone, tenant))
 
     level_rules: list[LevelRule] = []
-    for i, entry in enumerate(levels.get("rules", [])):
+    for i, entry in enumerate(_array(levels, "rules", where, "levels.rules")):
         here = f"{where} [[levels.rules]] #{i + 1}"
         if not isinstance(entry, dict) or "pattern" not in entry or "level" not in entry:
             raise ConfigError(f"{here}: each rule needs `pattern` and `level`")
@@ -187,7 +202,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
             raise ConfigError(f"{here}: unknown level {entry['level']!r}")
         try:
             pattern = re.compile(str(entry["pattern"]), 0 if entry.get("case_sensitive") else re.IGNORECASE)
-        except re.error as exc:
+        except (re.error, OverflowError) as exc:  # OverflowError: a repeat count such as {4294967296}
             raise ConfigError(f"{here}: invalid regex {entry['pattern']!r}: {exc}") from None
         level_rules.append(LevelRule(pattern, level))
 
@@ -202,6 +217,14 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
     llm = parse_llm(_table(data, "llm", where), where)
     retention = parse_retention(data["retention"], where) if "retention" in data else None
     privacy = parse_privacy(_table(data, "privacy", where), where)
+    bus = parse_bus(_table(data, "bus", where), where) if "bus" in data else None
+    store_url = store.get("url")
+    if store_url is not None and (
+        not isinstance(store_url, str) or not store_url.startswith(("postgresql://", "postgres://"))
+    ):
+        raise ConfigError(
+            f'{where}: [store] url must be a PostgreSQL URL such as "postgresql://host/loglens"'
+        )
 
     return Config(
         source_file=source_file,
@@ -224,6 +247,8 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Confi
         llm=llm,
         retention=retention,
         privacy=privacy,
+        store_url=store_url,
+        bus=bus,
     )
 
 

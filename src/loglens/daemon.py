@@ -10,6 +10,7 @@ beside the store once the server listens, tells the CLI where a running daemon i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import os
@@ -34,16 +35,19 @@ from loglens.config import Config
 from loglens.errors import LoglensError
 from loglens.inbox import Inbox, IngestJob
 from loglens.live import LiveIngest
-from loglens.pipeline import Ingestor, StoreWriter
+from loglens.pipeline import Ingestor, RecordWriter, StoreWriter
 from loglens.record import Record
 from loglens.server.decoders import DecodePool
 from loglens.server.live import LiveHub
 from loglens.sources.host import HostSampler
 from loglens.sources.syslog import SyslogCounters, serve_syslog
+from loglens.store.base import Store
 from loglens.store.duckdb import DEFAULT_MEMORY_LIMIT, DuckDBStore
 from loglens.store.retention import RetentionTask
 
 if TYPE_CHECKING:
+    from loglens.bus.nats import NatsBus
+    from loglens.bus.processor import BusProcessor
     from loglens.query.semantic import SemanticIndex
 
 DEMO_RATE = 50.0
@@ -91,25 +95,89 @@ class Listen:
             return False
 
 
+ROLES = ("all", "ingest", "process", "query")
+"""What a node of a scale-out deployment does (docs/scale-out.md); `all` is the one-process default."""
+
+
+def check_role(role: str, config: Config) -> str:
+    """`role`, once it can work with this config: a role but `all` needs the bus and a shared store."""
+    if role not in ROLES:
+        raise LoglensError(f"--role {role}: choose one of {', '.join(ROLES)}")
+    if role != "all" and config.bus is None:
+        raise LoglensError(
+            f'--role {role} splits the work between nodes that meet on a bus: add [bus] url = "nats://…" '
+            "to loglens.toml (docs/scale-out.md)"
+        )
+    return role
+
+
+def open_daemon_store(store_path: Path, config: Config, memory_limit: str) -> Store:
+    """The daemon's store: the embedded file, or with `[store] url` the shared PostgreSQL of a
+    scale-out deployment (then `store_path` only says where daemon.json and the audit log go)."""
+    if config.store_url is None:
+        return DuckDBStore(store_path, memory_limit=memory_limit, compression=config.compression)
+    if config.retention is not None:
+        raise LoglensError(
+            "[retention] works on the embedded store; on PostgreSQL, drop old day partitions "
+            "(records_YYYYMMDD) instead (docs/scale-out.md)"
+        )
+    try:
+        from loglens.store.postgres import PostgresStore
+    except ImportError as exc:
+        raise LoglensError(
+            f"[store] url needs the scale-out extra ({exc.name} is missing): pip install 'loglens[scale]'"
+        ) from None
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    return PostgresStore(config.store_url)
+
+
 class Daemon:
     """The running parts of `loglens up` (start them with `start`, stop with `stop`)."""
 
     def __init__(
-        self, store_path: Path, config: Config, demo: bool = False, syslog: Listen | None = None
+        self,
+        store_path: Path,
+        config: Config,
+        demo: bool = False,
+        syslog: Listen | None = None,
+        role: str = "all",
     ) -> None:
         self.config = config
         self.store_path = store_path
+        self.role = check_role(role, config)
         memory_limit = (
             DAEMON_MEMORY_LIMIT if config.memory_limit == DEFAULT_MEMORY_LIMIT else config.memory_limit
         )
-        self.store = DuckDBStore(store_path, memory_limit=memory_limit, compression=config.compression)
+        self.store = open_daemon_store(store_path, config, memory_limit)
         self.ingestor = Ingestor(self.store, config)
-        self.ingestor.start_mining(0)
-        self.writer = StoreWriter(self.store, max_batches=DAEMON_WRITER_BATCHES)
+        # With a bus, records are mined by the process node holding their service's partition.
+        self.bus: NatsBus | None = None
+        self.processor: BusProcessor | None = None
+        self.writer: RecordWriter
+        if config.bus is None:
+            self.ingestor.start_mining(0)
+            self.writer = StoreWriter(self.store, max_batches=DAEMON_WRITER_BATCHES)
+        else:
+            try:
+                from loglens.bus.nats import NatsBus
+                from loglens.bus.processor import BusProcessor
+                from loglens.bus.publisher import BusPublisher
+            except ImportError as exc:
+                raise LoglensError(
+                    f"[bus] needs the scale-out extra ({exc.name} is missing): pip install 'loglens[scale]'"
+                ) from None
+            self.bus = NatsBus(config.bus, f"loglens-{self.role}")
+            self.bus.start()
+            if self.role in ("process", "all"):
+                self.processor = BusProcessor(
+                    self.bus, self.store, config.max_templates, on_records=self._on_processed
+                )
+            store_thread = self.processor.store_thread if self.processor is not None else None
+            self.writer = BusPublisher(self.bus, self.store, store_thread)
         self.retention = (
             RetentionTask(self.store, config.retention, config.retention.archive_folder(store_path))
-            if config.retention is not None
-            else None
+            if config.retention is not None and isinstance(self.store, DuckDBStore)
+            else None  # (open_daemon_store refuses [retention] with a PostgreSQL store)
         )
         self.inbox = Inbox(config.server.inbox_records)
         self.decoders = DecodePool(config.server.decode_workers)
@@ -122,7 +190,7 @@ class Daemon:
             self.ingestor,
             self.writer,
             config.follow,
-            on_records=self._on_records,
+            on_records=self._on_records if self.bus is None else self.hub.publish,
             on_tick=self._tick,
         )
         self.live.attach(self.inbox)
@@ -135,7 +203,12 @@ class Daemon:
         self.started = time.time()
         self.url: str | None = None
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run_live, name="loglens-pipeline", daemon=True)]
+        self.ingests = self.role in ("ingest", "all")
+        self._threads = [
+            threading.Thread(target=self._run_live, name="loglens-pipeline", daemon=True)
+            if self.ingests
+            else threading.Thread(target=self._run_ticks, name="loglens-ticks", daemon=True)
+        ]
         if demo:
             self._threads.append(threading.Thread(target=self._feed_demo, name="loglens-demo", daemon=True))
         self.syslog = syslog
@@ -166,6 +239,10 @@ class Daemon:
         """Starts the pipeline (and the demo feed, the syslog listener); raises when a listener
         cannot bind."""
         self.collection.start(time.monotonic())
+        if self.processor is not None:
+            self.processor.start()
+        elif self.bus is not None and not self.ingests:
+            self._follow_bus(self.bus)
         for thread in self._threads:
             thread.start()
         if self.syslog is not None:
@@ -224,8 +301,65 @@ class Daemon:
         incident = self.watch.incident(incident_id) if incident_id else None
         return alert_explanation(self.store, incident)
 
+    def _follow_bus(self, bus: NatsBus) -> None:
+        """A query node's live tail: records as ingest nodes publish them (before mining: no
+        template ids yet), decoded only while someone subscribes to /api/live."""
+        from loglens.bus.codec import BusFormatError, decode_records
+        from loglens.bus.nats import follow_records
+
+        def deliver(payload: bytes) -> None:
+            with contextlib.suppress(BusFormatError):  # a process node counts and logs it
+                self.hub.publish(decode_records(payload))
+
+        bus.run(follow_records(bus, lambda: self.hub.count > 0, deliver), 10)
+
+    def node_status(self) -> dict[str, Any]:
+        """This node's part in a scale-out deployment (/api/health): its role and, with a bus, the
+        partitions it holds with their stored offsets and what it consumed."""
+        status: dict[str, Any] = {"role": self.role, "bus": None}
+        if self.bus is not None:
+            status["bus"] = {"stream": self.bus.settings.stream, "connected": self.bus.connected}
+        if self.processor is not None:
+            stats = self.processor.stats
+            status["bus"] |= {
+                "node": self.processor.name,
+                "partitions": {str(p): offset for p, offset in sorted(stats.partitions.items())},
+                "records": stats.records,
+                "messages": stats.messages,
+                "bad_messages": stats.bad_messages,
+                "stale_commits": stats.stale_commits,
+            }
+        return status
+
+    def _on_processed(self, records: list[Record]) -> None:
+        """Each run of records a process node committed (its store thread): to the detectors and the
+        alert rules, and to live subscribers when no ingest part of this process showed them."""
+        if not self.ingests:
+            self.hub.publish(records)
+        self.watch.add(records)
+        self.alerting.engine.observe(records)
+
+    def _run_ticks(self) -> None:
+        """The pipeline thread of a node that takes nothing in (process and query roles): ticks."""
+        while not self._stop.wait(1.0):
+            try:
+                self._tick()
+            except BaseException as exc:
+                self.failure = exc
+                self._stop.set()
+
     def _tick(self) -> None:
-        """Time-driven work, about once a second on the pipeline thread."""
+        """Time-driven work, about once a second on the pipeline thread; the detectors' part on the
+        thread that feeds them (with a bus: the process node's store thread)."""
+        if self.processor is not None:
+            self.processor.call(self._tick_analysis)
+        elif self.role != "ingest":
+            self._tick_analysis()
+        now = time.monotonic()
+        self.host.tick(now)
+        self.collection.tick(now)
+
+    def _tick_analysis(self) -> None:
         self.watch.tick()
         wall = time.time_ns()
         if self.retention is not None:
@@ -234,9 +368,6 @@ class Daemon:
         # not look silent, nor resolve its alerts by the wall clock).
         live = wall - self.alerting.engine.stream_ns < LIVE_STREAM_NS
         self.alerting.engine.tick(wall if live else None)
-        now = time.monotonic()
-        self.host.tick(now)
-        self.collection.tick(now)
 
     def _run_live(self) -> None:
         try:
@@ -287,7 +418,11 @@ class Daemon:
             self.insights.close(10)
         try:
             self.writer.close()
+            if self.processor is not None:
+                self.processor.stop()
         finally:
+            if self.bus is not None:
+                self.bus.close()
             self.store.close()
             if self.daemon_file.exists():
                 with_pid = json.loads(self.daemon_file.read_text() or "{}")

@@ -23,5 +23,15 @@ class ReadOnlyError(StoreError):
     """A write was attempted through a read-only entry point (such as `loglens sql`)."""
 
 
+class StaleOffsetError(StoreError):
+    """A bus partition's stored offset moved under this writer: another process node took the partition
+    over and stored its messages first. The commit is rolled back; the node lets the partition go."""
+
+
 class MiningProcessError(LoglensError):
     """The template-mining process of a bulk load failed or went away."""
+
+
+class TenantScopeError(LoglensError):
+    """A tenant's request asked for something that spans every tenant (raw SQL, host metrics, alerts):
+    only the operator's view (no tenant) may have it. The API answers 403 with the sentence."""

@@ -27,7 +27,7 @@ DEFAULT_MAX_RECORDS = 200_000
 class IngestJob:
     """One push: either structured records (a shipper's protocol, decoded) or raw text lines that
     the pipeline frames and parses like a file's (`source` names them; `service` and `format` may be
-    given, else they are found as for a file)."""
+    given, else they are found as for a file). `tenant` is the pushing request's: its records get it."""
 
     records: list[Record] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
@@ -36,6 +36,7 @@ class IngestJob:
     format: str | None = None
     fields: dict[str, Any] | None = None
     timezone: tzinfo | None = None
+    tenant: str = ""
     on_done: Callable[[IngestJob], None] | None = None
     stored: int = 0
     error: BaseException | None = None

@@ -26,8 +26,8 @@ from loglens.errors import LoglensError
 from loglens.formats.base import LogFormat, SourceContext
 from loglens.formats.multiline import EventFramer
 from loglens.inbox import Inbox, IngestJob
-from loglens.pipeline import Ingestor, StoreWriter
-from loglens.record import Record
+from loglens.pipeline import Ingestor, RecordWriter
+from loglens.record import Record, stamp_tenant
 from loglens.sources.command import strip_terminal_codes
 from loglens.sources.file import Checkpoint, service_from_path
 from loglens.sources.follow import FileChunk, FollowedPaths, FollowSettings, OpenLogFile, TailedFile
@@ -69,13 +69,19 @@ class LiveStats:
 
 class _Parsing:
     """One source's way from lines to records: its format (chosen from its first lines), framer and
-    context, and how many events at its resume point are stored already."""
+    context, how many events at its resume point are stored already, and the tenant its records
+    belong to."""
 
-    __slots__ = ("ctx", "extra", "fmt", "framer", "held", "held_exact", "held_since", "last_fed", "skip")
+    __slots__ = (
+        "ctx", "extra", "fmt", "framer", "held", "held_exact", "held_since", "last_fed", "skip", "tenant",
+    )  # fmt: skip
 
-    def __init__(self, ctx: SourceContext, extra: dict[str, Any] | None, skip: int = 0) -> None:
+    def __init__(
+        self, ctx: SourceContext, extra: dict[str, Any] | None, skip: int = 0, tenant: str = ""
+    ) -> None:
         self.ctx = ctx
         self.extra = extra
+        self.tenant = tenant
         self.fmt: LogFormat | None = None
         self.framer: EventFramer | None = None
         self.held: list[str] = []  # lines waiting for format detection
@@ -108,7 +114,7 @@ class LiveIngest:
     def __init__(
         self,
         ingestor: Ingestor,
-        writer: StoreWriter | None,
+        writer: RecordWriter | None,
         settings: FollowSettings | None = None,
         on_records: RecordsCallback | None = None,
         on_notice: NoticeCallback | None = None,
@@ -139,7 +145,7 @@ class LiveIngest:
         self._journal_retry_at = 0.0
         self._dirty = False
         self._inbox: Inbox | None = None
-        self._pushed: dict[tuple[str, str | None, str | None], _Parsing] = {}
+        self._pushed: dict[tuple[str, str | None, str | None, str], _Parsing] = {}
         settings_filter = ingestor.config.filter
         self.volume_filter = settings_filter.build() if settings_filter is not None else None
         self.stats = LiveStats()
@@ -180,7 +186,7 @@ class LiveIngest:
         rule = self._ingestor.config.rule_for(display, display)
         service = (rule.service if rule else None) or service
         ctx = self._ingestor.source_context(display, service, rule, time.time_ns())
-        parsing = _Parsing(ctx, fields)
+        parsing = _Parsing(ctx, fields, tenant=rule.tenant if rule else "")
         forced = (rule.format if rule else None) or fmt
         if forced:
             self._set_format(parsing, self._ingestor.choose_format(b"", forced))
@@ -229,7 +235,7 @@ class LiveIngest:
         self.stats.lines += len(batch.records)
         key = source.settings.checkpoint_key
         checkpoint = source.checkpoint(batch.cursor) if batch.cursor and self._writer is not None else None
-        self._emit(batch.records, checkpoint, key)
+        self._emit(stamp_tenant(batch.records, source.settings.tenant), checkpoint, key)
         return True
 
     def attach(self, inbox: Inbox) -> None:
@@ -252,7 +258,7 @@ class LiveIngest:
             rule = self._ingestor.config.rule_for(str(path), display)
             service = (rule.service if rule else None) or service_from_path(display)
             ctx = self._ingestor.source_context(display, service, rule, time.time_ns())
-            parsing = _Parsing(ctx, None, resumed.skip)
+            parsing = _Parsing(ctx, None, resumed.skip, rule.tenant if rule else "")
             if rule is not None and rule.format:
                 self._set_format(parsing, self._ingestor.choose_format(b"", rule.format))
             start = tailed.first
@@ -407,7 +413,7 @@ class LiveIngest:
                 elif job.fields:
                     for record in records:
                         record.fields = {**record.fields, **job.fields} if record.fields else dict(job.fields)
-                self._emit(records, None, None)
+                self._emit(stamp_tenant(records, job.tenant), None, None)
                 job.stored = len(records)
             except Exception as exc:  # one bad job must not fail the others or stop the loop
                 job.error = exc
@@ -431,8 +437,10 @@ class LiveIngest:
         return True
 
     def _parsing_of(self, job: IngestJob) -> _Parsing:
-        """The parse state of pushes from one source (format found once, like a file's)."""
-        key = (job.source, job.service, job.format)
+        """The parse state of pushes from one source of one tenant (format found once, like a file's).
+        A push's tenant is its request's alone: a `[[sources]]` entry its source name matches never
+        gives it one."""
+        key = (job.source, job.service, job.format, job.tenant)
         parsing = self._pushed.get(key)
         if parsing is None:
             if len(self._pushed) >= MAX_PUSH_SOURCES:
@@ -444,7 +452,7 @@ class LiveIngest:
                 )
             service = job.service or (rule.service if rule else None) or service_from_path(job.source)
             ctx = self._ingestor.source_context(job.source, service, rule, time.time_ns())
-            parsing = self._pushed[key] = _Parsing(ctx, job.fields)
+            parsing = self._pushed[key] = _Parsing(ctx, job.fields, tenant=job.tenant)
             forced = job.format or (rule.format if rule else None)
             if forced:
                 self._set_format(parsing, self._ingestor.choose_format(b"", forced))
@@ -613,7 +621,7 @@ class LiveIngest:
         if parsing.extra:
             for record in records:
                 record.fields = {**record.fields, **parsing.extra} if record.fields else dict(parsing.extra)
-        return records
+        return stamp_tenant(records, parsing.tenant)
 
     def _emit(self, records: list[Record], checkpoint: Checkpoint | None, key: str | None) -> None:
         if not records and checkpoint is None:

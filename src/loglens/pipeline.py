@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from loglens.allocation import bulk_allocation
 from loglens.config import Config, SourceRule
@@ -28,7 +28,7 @@ from loglens.formats.multiline import EventFramer
 from loglens.formats.timestamp import TimestampParser
 from loglens.mining.drain import TemplateChange, TemplateMiner
 from loglens.mining.worker import MinerProcess
-from loglens.record import Record
+from loglens.record import Record, stamp_tenant
 from loglens.sources.file import (
     Checkpoint,
     FoundFile,
@@ -118,6 +118,29 @@ GROUP_COMMIT_WAIT_S = 0.05
 """How long a commit asked for may wait for the ones queued behind it, so that one commit serves
 them all (a group commit): a DuckDB commit costs ~10 ms however little it holds (measured: 1,000-row
 commits 62k rows/s, 20,000-row commits 124k rows/s), so under load commits are paced instead."""
+
+
+class RecordWriter(Protocol):
+    """Where the live pipeline puts what it read: the store's writer (`StoreWriter`), or on an ingest
+    node of a scale-out deployment the bus (`bus.publisher.BusPublisher`)."""
+
+    commits: int
+
+    def put(
+        self,
+        batch: Sequence[Record],
+        checkpoint: Checkpoint | None = None,
+        templates: Sequence[TemplateChange] = (),
+        source: str | None = None,
+    ) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def commit_then(self, committed: Committed) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class StoreWriter:
@@ -453,6 +476,18 @@ def _release(item: Item, error: BaseException | None) -> None:
         item[3](error)
 
 
+MAX_SERVICE_CHARS = 200
+"""A service name longer than this is cut: it names template ids and index entries, and PostgreSQL
+refuses an index entry past ~2.7 KB (a whole commit would fail on one hostile name)."""
+
+
+def cap_services(records: list[Record]) -> None:
+    """Cuts over-long service names to `MAX_SERVICE_CHARS` (ingest; a single length check a record)."""
+    for record in records:
+        if len(record.service) > MAX_SERVICE_CHARS:
+            record.service = record.service[:MAX_SERVICE_CHARS]
+
+
 class Ingestor:
     """Reads sources into a store: the engine behind `loglens ingest`.
 
@@ -540,7 +575,10 @@ class Ingestor:
                 service = (rule.service if rule else None) or service
                 ctx = self.source_context(display, service, rule, time.time_ns())
                 with bulk_allocation() as self._tick:
-                    self._pump(PrefixedStream(head, stream), 0, fmt, ctx, writer, source, None)
+                    self._pump(
+                        PrefixedStream(head, stream), 0, fmt, ctx, writer, source, None,
+                        tenant=rule.tenant if rule else "",
+                    )  # fmt: skip
             except OSError as exc:
                 source.error = exc.strerror or str(exc)
             finally:
@@ -584,6 +622,7 @@ class Ingestor:
                     source,
                     opened.checkpoint,
                     opened.skip,
+                    tenant=rule.tenant if rule else "",
                 )
             except (OSError, EOFError) as exc:
                 source.error = f"stopped reading after {source.bytes} bytes: {exc}"
@@ -620,12 +659,14 @@ class Ingestor:
         source: SourceReport,
         make_checkpoint: Callable[[int], Checkpoint] | None,
         skip: int = 0,
+        tenant: str = "",
     ) -> None:
         """Reads `stream` to its end through framing and parsing into the writer.
 
         Each batch carries a checkpoint just before the event still open in the framer, so that a
         crash between batches re-reads that event instead of losing or doubling it. The first `skip`
-        events are stored already (the checkpoint resumed from says so) and are dropped.
+        events are stored already (the checkpoint resumed from says so) and are dropped. Records get
+        `tenant` (the source's `[[sources]]` entry's).
         """
         source.format = fmt.name
         framer = EventFramer(fmt, ctx.max_event_bytes)
@@ -639,8 +680,8 @@ class Ingestor:
             nonlocal skip
             if skip:
                 dropped, skip = min(skip, len(records)), skip - min(skip, len(records))
-                return records[dropped:]
-            return records
+                records = records[dropped:]
+            return stamp_tenant(records, tenant)
 
         try:
             for chunk in reader:
@@ -680,6 +721,7 @@ class Ingestor:
         """Redacts the records ([privacy]), then gives each its template id and values; returns the
         templates this made or changed. Every path to the store passes here (files, pipes, commands,
         the journal, HTTP pushes), and mining sees no secret, so no template or value holds one."""
+        cap_services(records)
         self.redactor(records)
         if not records or self._miner is None:
             return []  # a mining process labels them in the writer

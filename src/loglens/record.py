@@ -69,10 +69,21 @@ class Record:
     category: str | None = None
     parse_error: str | None = None
     id: int | None = None
+    tenant: str = ""
+    """Who the record belongs to ('' no tenant: see loglens.tenants); reads of a tenant see only its
+    own records, and its templates are mined apart from every other tenant's."""
 
 
 Batch = list[Record]
 """Records travel between stages in batches, never one call per line through every stage."""
+
+
+def stamp_tenant(records: list[Record], tenant: str) -> list[Record]:
+    """Gives `records` the tenant of the source they came from (parsers know formats, not tenants)."""
+    if tenant:
+        for record in records:
+            record.tenant = tenant
+    return records
 
 
 class MessageRecord(Protocol):

@@ -92,6 +92,7 @@ class _Rec:
     message: str
     template_id: str | None = None
     params: list[str] | None = None
+    tenant: str = ""
 
 
 class TestLabel:
@@ -263,3 +264,51 @@ def test_every_message_fits_its_final_template(messages: list[list[str]]) -> Non
                 assert want == got
         wildcards = sum(token.count("<*>") for token in template.tokens)
         assert len(template.params_of(words)) == wildcards
+
+
+class TestTenants:
+    def test_tenants_never_share_a_template(self) -> None:
+        """The same message of the same service from two tenants and from no tenant makes three
+        templates, with ids of their own (a tenant's start with its name); none generalises another."""
+        miner = TemplateMiner()
+        acme = miner.add("user alice logged in", "api", "acme")
+        globex = miner.add("user bob logged in", "api", "globex")
+        plain = miner.add("user carol logged in", "api")
+        assert (acme.template.id, globex.template.id, plain.template.id) == (
+            "acme/api-1",
+            "globex/api-1",
+            "api-1",
+        )
+        assert acme.template.text == "user alice logged in"  # bob's and carol's words did not join it
+        again = miner.add("user dave logged in", "api", "acme")
+        assert again.template.id == "acme/api-1" and again.template.text == "user <*> logged in"
+        assert [(c.id, c.tenant) for c in miner.take_changes()] == [
+            ("acme/api-1", "acme"), ("globex/api-1", "globex"), ("api-1", ""),
+        ]  # fmt: skip
+
+    def test_a_service_named_like_a_tenants_gets_other_ids(self) -> None:
+        """No tenant's service `acme/api` and tenant acme's `api` share an id prefix but never a
+        template, and never an id."""
+        miner = TemplateMiner()
+        tenant = miner.add("cache warmed", "api", "acme").template
+        named = miner.add("cache warmed", "acme/api").template
+        assert tenant is not named and {tenant.id, named.id} == {"acme/api-1", "acme/api-2"}
+
+    def test_tenants_survive_a_restart(self) -> None:
+        """Restored from stored templates, a tenant's message finds its tenant's template again and
+        new ids continue after the stored ones."""
+        first = TemplateMiner()
+        first.add("job 1 done", "w", "acme")
+        first.add("job 2 done", "w", "acme")
+        first.add("job 3 done", "w")
+        restored = TemplateMiner.from_changes(first.take_changes())
+        assert restored.add("job 9 done", "w", "acme").template.id == "acme/w-1"
+        assert restored.add("job 9 done", "w").template.id == "w-1"
+        assert restored.add("something new", "w", "acme").template.id == "acme/w-2"
+        state = TemplateMiner.from_state(first.state())
+        assert state.add("job 4 done", "w", "acme").template.tenant == "acme"
+
+    def test_columns_carry_the_tenant(self) -> None:
+        """`mine_columns` (the mining process' way) mines per tenant as `label` does."""
+        ids, _ = TemplateMiner().mine_columns(["s", "s"], ["go 1", "go 2"], ["acme", ""])
+        assert ids == ["acme/s-1", "s-1"]

@@ -265,3 +265,53 @@ class TestMinuteStats:
                 store.put_document(Document("nonsense", "", {}))
         finally:
             store.close()
+
+
+class TestTenantColumn:
+    def test_a_store_of_schema_5_is_migrated_with_no_tenant(self, tmp_path: Path) -> None:
+        """Migration 6 adds `tenant` to records and templates: rows stored before it belong to no
+        tenant (''), and new rows keep theirs."""
+        from loglens.store.schema import MIGRATIONS, SCHEMA_VERSION_KEY
+
+        path = tmp_path / "old.duckdb"
+        con = duckdb.connect(str(path))
+        con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+        for number, statements in MIGRATIONS[:5]:
+            for statement in statements:
+                con.execute(statement)
+            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [SCHEMA_VERSION_KEY, str(number)])
+        con.execute(
+            "INSERT INTO records (id, ts, observed_ts, service, source, level, severity, message, raw) "
+            "VALUES (1, make_timestamp_ns(0), make_timestamp_ns(0), 'api', 'a.log', 'info', 9, 'old', 'old')"
+        )
+        con.execute("INSERT INTO templates (id, service, template) VALUES ('api-1', 'api', 'old')")
+        con.close()
+        store = DuckDBStore(path)
+        assert store.schema_version == CURRENT_VERSION >= 6
+        store.write([make_record(2, tenant="acme")])
+        assert [(r.id, r.tenant) for r in store.search("TRUE", [], None)] == [(1, ""), (2, "acme")]
+        assert store.templates() == [TemplateChange("api-1", "api", "old", False, "")]
+        store.close()
+
+    def test_templates_keep_their_tenant(self, tmp_path: Path) -> None:
+        """A tenant's template is stored with its tenant and read back with it (to resume mining)."""
+        store = DuckDBStore(tmp_path / "s.duckdb")
+        store.save_templates([TemplateChange("acme/api-1", "api", "user <*> in", False, "acme")])
+        store.commit()
+        assert store.templates() == [TemplateChange("acme/api-1", "api", "user <*> in", False, "acme")]
+        store.close()
+
+    def test_an_archive_from_before_tenants_restores(self, tmp_path: Path) -> None:
+        """A retention archive written before migration 6 (no `tenant` column) is restored with ''."""
+        from loglens.store.schema import RECORD_COLUMNS
+
+        store = DuckDBStore(tmp_path / "s.duckdb")
+        store.write([make_record(i) for i in range(3)])
+        archive = tmp_path / "records-2025-11-21.parquet"
+        older = ", ".join(c for c in RECORD_COLUMNS if c != "tenant")
+        store._con.execute(f"COPY (SELECT {older} FROM records) TO '{archive}' (FORMAT parquet)")
+        store._con.execute("DELETE FROM records")
+        restored = store.restore(archive)
+        assert restored.inserted == 3
+        assert {r.tenant for r in store.search("TRUE", [], None)} == {""}
+        store.close()

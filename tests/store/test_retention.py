@@ -387,7 +387,7 @@ def insert_generated(store: DuckDBStore, day: date, count: int, first_id: int) -
         "INSERT INTO records SELECT ? + range, make_timestamp_ns(? + range * ?), make_timestamp_ns(?), "
         "'api', NULL, 'gen', NULL, 'info', 9, 'request ' || md5(range::VARCHAR), "
         "'raw ' || md5(range::VARCHAR) || md5((range + ?)::VARCHAR), "
-        "NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM range(?)",
+        "NULL, NULL, NULL, NULL, NULL, NULL, NULL, '' FROM range(?)",
         [first_id, start, DAY_NS // count, start, first_id, count],
     )
     store.reclaim_space()

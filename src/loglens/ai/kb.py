@@ -25,6 +25,7 @@ from loglens.ai.signatures import (
 from loglens.errors import LoglensError
 from loglens.record import Level
 from loglens.store.base import Document, Store, StoredRecord
+from loglens.store.tenant_view import is_tenant_document
 
 DOCUMENT_KIND = "signature"
 MAX_PATTERNS = 6
@@ -243,6 +244,8 @@ def learned_signatures(store: Store) -> tuple[Signature, ...]:
     """
     learned: list[Signature] = []
     for doc in store.documents(DOCUMENT_KIND):
+        if is_tenant_document(doc.id):
+            continue  # a tenant's own: only its view reads it (store/tenant_view.py)
         try:
             learned.append(
                 parse_signature({**doc.body, "id": doc.id}, f"learned signature {doc.id}", "learned")

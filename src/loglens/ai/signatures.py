@@ -718,7 +718,6 @@ def _why(
     return tuple(why)
 
 
-
 def signature_json(signature: Signature) -> dict[str, Any]:
     """A signature as `loglens kb list --json` and `/api/kb/signatures` show it: its fields and
     where it comes from (builtin or learned)."""

@@ -181,7 +181,7 @@ def parse_rule(entry: dict[str, Any], here: str = "rule") -> AlertRule:
     if "regex" in entry:
         try:
             re.compile(str(entry["regex"]))
-        except re.error as exc:
+        except (re.error, OverflowError) as exc:  # OverflowError: a repeat count such as {4294967296}
             raise RuleError(f"{here}: regex {entry['regex']!r} does not compile: {exc}") from None
         values["regex"] = str(entry["regex"])
     if "min_severity" in entry:

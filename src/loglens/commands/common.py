@@ -13,6 +13,8 @@ import orjson
 from loglens.client import DaemonClient, daemon_for, running_daemon
 from loglens.config import Config, resolve_store_path
 from loglens.errors import LoglensError
+from loglens.store import open_store as open_any_store
+from loglens.store.base import Store
 from loglens.store.duckdb import DuckDBStore
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,7 +38,11 @@ def range_options(func: F) -> F:
     return func
 
 
-def open_store(store_path: str | None, config: Config, read_only: bool) -> DuckDBStore:
+def open_store(store_path: str | None, config: Config, read_only: bool) -> Store:
+    """The store a command reads or writes: `[store] url`'s PostgreSQL (shared: any number of
+    processes may open it), else the embedded file, unless a daemon holds that."""
+    if config.store_url is not None:
+        return open_any_store(config.store_url, read_only=read_only)
     path = resolve_store_path(store_path, config)
     url = running_daemon(path)
     if url is not None:
@@ -53,7 +59,7 @@ def open_store(store_path: str | None, config: Config, read_only: bool) -> DuckD
 def view(
     store_path: str | None,
     config: Config,
-    local: Callable[[DuckDBStore], T],
+    local: Callable[[Store], T],
     remote: Callable[[DaemonClient], T],
 ) -> T:
     """A view's JSON: asked of the daemon while it holds the store, else computed on the store

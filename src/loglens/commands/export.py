@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import click
 import httpx
 
-from loglens.client import DaemonClient, client_token, running_daemon
+from loglens.client import DaemonClient, client_token, daemon_url
 from loglens.commands.common import open_store, range_options, store_options
 from loglens.config import Config, load_config, resolve_store_path
 from loglens.errors import LoglensError, QueryError
@@ -81,7 +81,7 @@ def export(
     config = load_config(config_path)
     text = " ".join(query)
     path = resolve_store_path(store_path, config)
-    url = running_daemon(path)
+    url = daemon_url(path)
     ask = ReportQuery(text, level, services, since, until, limit or REPORT_LINES) if fmt == "html" else None
     params: dict[str, Any] = {"format": fmt, "q": text, "level": level, "service": list(services),
                               "since": since, "until": until}  # fmt: skip

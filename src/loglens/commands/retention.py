@@ -77,9 +77,16 @@ def limit_options(func: F) -> F:
 def _open(store_path: str | None, config: Config, read_only: bool) -> DuckDBStore:
     """The store for a retention command, with the readers' memory cap: archiving and restoring join
     a day's ids, which the bulk writer's 32 MB would make spill to disk."""
+    if config.store_url is not None:
+        raise LoglensError(
+            "retention works on the embedded store; on PostgreSQL, drop old day partitions "
+            "(records_YYYYMMDD) instead (docs/scale-out.md)"
+        )
     if config.memory_limit == DEFAULT_MEMORY_LIMIT:
         config = dataclasses.replace(config, memory_limit=READER_MEMORY_LIMIT)
-    return open_store(store_path, config, read_only=read_only)
+    store = open_store(store_path, config, read_only=read_only)
+    assert isinstance(store, DuckDBStore)  # no [store] url: the embedded file
+    return store
 
 
 def _size_json(size: StoreSize) -> dict[str, int]:

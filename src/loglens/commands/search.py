@@ -60,7 +60,7 @@ def search(ctx: click.Context, text: tuple[str, ...], semantic: bool, services: 
 
         store = open_store(store_path, config, read_only=True)
         try:
-            index = SemanticIndex(store, cache_path_for(store.path))
+            index = SemanticIndex(store, cache_path_for(resolve_store_path(store_path, config)))
             found = semantic_json(store, index, phrase, top, services, since, until, lines, config.timezone)
         finally:
             store.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Final
 
-from loglens.formats.base import SourceContext, unparsed_record
+from loglens.formats.base import SourceContext, process_id, unparsed_record, whole_number
 from loglens.formats.level import level_from_name
 from loglens.record import Record
 
@@ -51,7 +51,7 @@ class ApacheErrorFormat:
             if module:
                 fields["module"] = module
             if thread:
-                fields["tid"] = int(thread)
+                fields["tid"] = whole_number(thread)
             if client:
                 fields["client"] = client
             ts = parse_ts(stamp)
@@ -66,7 +66,7 @@ class ApacheErrorFormat:
                     level=level_from_name(level_name[:5] if level_name.startswith("trace") else level_name)
                     or ctx.levels.classify(message),
                     host=ctx.host,
-                    pid=int(pid) if pid else None,
+                    pid=process_id(pid) if pid else None,
                     fields=fields or None,
                 )
             )

@@ -32,6 +32,26 @@ class SourceContext:
     max_event_bytes: int = 256 * 1024
 
 
+MAX_PID = 2**31 - 1
+"""The largest process id a record holds: the store's column is 32-bit (Linux's pids stop at 2^22)."""
+
+
+def process_id(value: str | int) -> int | None:
+    """A process id from its digits or its number; None for one that cannot be a pid (too many
+    digits, negative, past `MAX_PID`), which a record could not store."""
+    if isinstance(value, str):
+        if not (0 < len(value) <= 10 and value.isascii() and value.isdigit()):
+            return None
+        value = int(value)
+    return value if 0 <= value <= MAX_PID else None
+
+
+def whole_number(digits: str) -> int | str:
+    """Digits as an int; more than 19 of them stay text: such a number may be past 64 bits, which
+    JSON writers (the store's, the live channel's) refuse, and int() refuses past 4,300 digits."""
+    return int(digits) if len(digits) <= 19 else digits
+
+
 def unparsed_record(raw: str, error: str, ctx: SourceContext, level: Level | None = None) -> Record:
     """The Record of an event its format could not parse: kept whole, timed when it was read.
 

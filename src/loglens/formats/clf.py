@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Final
 
-from loglens.formats.base import SourceContext, unparsed_record
+from loglens.formats.base import SourceContext, unparsed_record, whole_number
 from loglens.formats.level import level_from_http_status
 from loglens.record import Record
 
@@ -34,6 +34,7 @@ _ESCAPE: Final = re.compile(r"""\\(?:(["\\])|x(22|5[cC]))""")
 _STAMP_LEN: Final = 26  # 21/Nov/2026:00:00:25 +0000
 _NO_MINUTE: Final = -1
 _DASH: Final = "-"
+_SECONDS: Final = frozenset(f"{second:02d}" for second in range(61))  # the lenient pattern takes any stamp
 _METHODS: Final = frozenset(
     {"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE", "PROPFIND"}
 )
@@ -107,7 +108,7 @@ class ClfFormat:
             (client, ident, user, stamp, request, method, path, protocol, status, size, referer, agent,
              request_time, extra) = groups  # fmt: skip
             ts: int | None = None
-            if len(stamp) == _STAMP_LEN and stamp[17] == ":":
+            if len(stamp) == _STAMP_LEN and stamp[17] == ":" and stamp[18:20] in _SECONDS:
                 minute = stamp[:17] + stamp[20:]
                 base = minutes.get(minute)
                 if base is None:
@@ -137,7 +138,7 @@ class ClfFormat:
             else:
                 level = level_of(0)
             # Apache's %b writes `-` for an empty body: zero bytes, not an unknown size.
-            fields["bytes"] = 0 if size == _DASH else int(size)
+            fields["bytes"] = 0 if size == _DASH else whole_number(size)
             if referer is not None:
                 if referer != _DASH:
                     fields["referer"] = unescape(referer) if "\\" in referer else referer

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from loglens.formats.base import SourceContext, unparsed_record
+from loglens.formats.base import SourceContext, process_id, unparsed_record
 from loglens.formats.headers import HeaderLayouts
 from loglens.formats.level import level_from_name
 from loglens.formats.timestamp import MILLI_NS, MINSEC_NS, TimestampParser
@@ -16,8 +16,10 @@ from loglens.record import Level, Record
 
 __all__ = ["JavaLogFormat", "java_exception_fields"]
 
-_DATETIME = r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[.,]\d{3}(?:Z|[+-]\d\d:?\d\d)?"
-_TIME = r"\d\d:\d\d:\d\d[.,]\d{3}"
+# ASCII digits only (`\d` takes any script's): the minutes, seconds and milliseconds are table keys.
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_TIME = r"[0-9]{2}:[0-9]{2}:[0-9]{2}[.,][0-9]{3}"
+_DATETIME = rf"{_DATE}[ T]{_TIME}(?:Z|[+-][0-9]{{2}}:?[0-9]{{2}})?"
 _LEVELS = r"TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|SEVERE"
 # Logger names have no spaces or colons but may hold brackets: `o.a.c.c.C.[.[.[/].[dispatcherServlet]`.
 _LOGGER_SEP = r"([^\s:]+)(?: +-|:) ?(.*)"
@@ -27,7 +29,7 @@ _HEADERS: tuple[re.Pattern[str], ...] = (
     # logback/log4j `%d %-5level [%thread] %logger - %msg` (the corpus), log4j `… %c: %m`
     re.compile(rf"({_DATETIME}) +({_LEVELS}) +\[([^\]]*)\] +{_LOGGER_SEP}"),
     # logback's default `%d{HH:mm:ss.SSS} [%thread] %-5level %logger{36} - %msg`, with or without a date
-    re.compile(rf"((?:\d{{4}}-\d\d-\d\d[ T])?{_TIME}) +\[([^\]]*)\] +({_LEVELS}) +{_LOGGER_SEP}"),
+    re.compile(rf"((?:{_DATE}[ T])?{_TIME}) +\[([^\]]*)\] +({_LEVELS}) +{_LOGGER_SEP}"),
     # Spring Boot: `… INFO 12345 --- [           main] c.e.App : msg`, since 3.2 with `[app] ` first
     re.compile(rf"({_DATETIME}) +({_LEVELS}) +(\d+) +--- +(?:\[[^\]]*\] +)?\[ *([^\]]*)\] +(\S+) +: ?(.*)"),
     # log4j `%d - %-5p [%t:%C{1}@%L] - %m` (ZooKeeper); the thread may hold brackets itself.
@@ -177,7 +179,7 @@ class JavaLogFormat:
                 stamp, token, thread, logger, message = m.groups()
             elif i == 2:
                 stamp, token, pid_text, thread, logger, message = m.groups()
-                pid = int(pid_text)
+                pid = process_id(pid_text)
             else:
                 stamp, thread, token, logger, message = m.groups()
             if stamp[2] == ":":

@@ -11,8 +11,9 @@ from typing import Any, ClassVar, Final
 
 import orjson
 
-from loglens.formats.base import SourceContext, unparsed_record
+from loglens.formats.base import SourceContext, process_id, unparsed_record
 from loglens.formats.level import level_from_name
+from loglens.json_text import dumps_any
 from loglens.record import Level, Record
 
 # A key and, for ECS-style nesting (`{"log": {"level": "info"}}`), the key inside its object. A flat
@@ -80,11 +81,9 @@ def _text(value: Any) -> str | None:
 
 
 def _pid(value: Any) -> int | None:
-    """A process id from an int or a string of digits."""
-    if type(value) is int:
-        return value
-    if type(value) is str and value.isascii() and value.isdigit():
-        return int(value)
+    """A process id from an int or a string of digits (one too big to be a pid stays a field)."""
+    if type(value) is int or type(value) is str:
+        return process_id(value)
     return None
 
 
@@ -134,7 +133,7 @@ def _object_message(obj: dict[str, Any], key: str, value: dict[str, Any] | list[
                     del obj[key]
                 return text
     del obj[key]
-    return orjson.dumps(value).decode()
+    return dumps_any(value).decode()
 
 
 class StructuredMapper:

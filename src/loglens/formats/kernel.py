@@ -20,8 +20,8 @@ _DMESG: Final = re.compile(
     re.DOTALL,
 )
 # Groups: pri (facility and level), sequence number, µs since boot, message. Fields after the flags
-# (newer kernels add `,caller=T123`) are skipped.
-_KMSG: Final = re.compile(r"(\d{1,3}),(\d+),(\d+),[^;,]*(?:,[^;]*)?;(.*)", re.DOTALL)
+# (newer kernels add `,caller=T123`) are skipped. Both counters are 64-bit: at most 20 digits.
+_KMSG: Final = re.compile(r"(\d{1,3}),(\d{1,20}),(\d{1,20}),[^;,]*(?:,[^;]*)?;(.*)", re.DOTALL)
 _STAMP_LEN: Final = 24  # Sun Nov 22 02:27:33 2026
 _NO_MINUTE: Final = -1
 SERVICE: Final = "kernel"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Final
 
-from loglens.formats.base import SourceContext, unparsed_record
+from loglens.formats.base import SourceContext, unparsed_record, whole_number
 from loglens.formats.json import StructuredMapper, merge_in_order
 from loglens.record import Record
 
@@ -29,7 +29,9 @@ _ESCAPES: Final = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "/": "
 def _unescape_one(match: re.Match[str]) -> str:
     code = match.group(1)
     if len(code) == 5:
-        return chr(int(code[1:], 16))
+        point = int(code[1:], 16)
+        # A lone surrogate half is no character (and no text the store can write): kept as written.
+        return match.group(0) if 0xD800 <= point <= 0xDFFF else chr(point)
     # An unknown escape is kept as written: better a stray backslash than a lost character.
     return _ESCAPES.get(code, match.group(0))
 
@@ -51,7 +53,7 @@ def split_pairs(line: str) -> tuple[dict[str, Any], int]:
         if quoted:
             pairs[key] = unescape(quoted) if "\\" in quoted else quoted
         elif number:
-            pairs[key] = float(number) if "." in number else int(number)
+            pairs[key] = float(number) if "." in number else whole_number(number)
         else:
             pairs[key] = bare
     return pairs, with_value

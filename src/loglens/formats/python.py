@@ -16,7 +16,8 @@ from loglens.record import Level, Record
 
 __all__ = ["PythonLoggingFormat", "python_exceptions"]
 
-_STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
+# ASCII digits only (`\d` takes any script's): the minutes, seconds and milliseconds are table keys.
+_STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]{3}"
 _LEVELS = r"CRITICAL|FATAL|ERROR|WARNING|WARN|INFO|DEBUG|NOTSET|TRACE"
 
 # Header layouts. Every pattern yields (stamp, level, logger, message) except the cookbook one, whose

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Final
 
-from loglens.formats.base import SourceContext, unparsed_record
+from loglens.formats.base import SourceContext, process_id, unparsed_record
 from loglens.formats.level import level_from_syslog_pri, syslog_facility_name
 from loglens.record import Record
 
@@ -152,7 +152,7 @@ class SyslogFormat:
                     raw=raw,
                     level=level,
                     host=host or default_host,
-                    pid=None if pid is None else int(pid),
+                    pid=None if pid is None else process_id(pid),
                     fields=fields or None,
                 )
             )
@@ -176,9 +176,8 @@ class SyslogFormat:
             fields["msgid"] = msgid
         pid: int | None = None
         if procid != _NIL:
-            if procid.isascii() and procid.isdigit():
-                pid = int(procid)
-            else:
+            pid = process_id(procid)
+            if pid is None:
                 fields["procid"] = procid
         if sd != _NIL:
             fields["sd"] = parse_structured_data(sd)

@@ -30,6 +30,9 @@ _TIME_ONLY_SLACK_S = 600
 _LIVE_REFRESH_S = 60
 # Memos are bounded so that a source with ever-new minutes (or junk) cannot grow memory without limit.
 _MEMO_LIMIT = 4096
+# Stamps the store can hold: ns since the epoch in an int64 (1677-09-21 .. 2262-04-11), less a day
+# for the seconds, fraction and offset added to a minute's start. "9999-12-31" is text, not a time.
+_STORABLE_S = (-(2**63) // _NS + 86_400, (2**63 - 1) // _NS - 86_400)
 
 _FRAC_SCALE: tuple[int, ...] = tuple(10 ** (9 - n) for n in range(10))
 _UNIX_EPOCH = datetime(1970, 1, 1)
@@ -320,6 +323,8 @@ def _wall_seconds(year: int, month: int, day: int, hour: int, minute: int, tz: t
         offset = moment.replace(tzinfo=tz).utcoffset()
         if offset:
             seconds -= offset // timedelta(seconds=1)
+    if not _STORABLE_S[0] <= seconds <= _STORABLE_S[1]:
+        return None
     return seconds
 
 
@@ -345,7 +350,8 @@ def _epoch_parts(whole: int, fraction: str) -> int | None:
 def _epoch_text(text: str) -> int | None:
     """Epoch number written as decimal text (``1763683237``, ``1763683237.165``) -> ns."""
     whole, _, fraction = text.partition(".")
-    if not (whole.isascii() and whole.isdigit()):
+    # Past 20 digits no number is a time of 1990-2100 in any unit (and int() refuses 4,301+).
+    if not (whole.isascii() and whole.isdigit()) or len(whole) > 20:
         return None
     if fraction and not (fraction.isascii() and fraction.isdigit()):
         return None

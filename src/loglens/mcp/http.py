@@ -15,7 +15,13 @@ from starlette.types import Receive, Scope, Send
 
 from loglens.config import Config
 from loglens.mcp.server import build_server
-from loglens.server.auth import Authenticator, presented_secrets
+from loglens.server.auth import (
+    Authenticator,
+    TenantRefused,
+    presented_secrets,
+    requested_tenant,
+    resolve_tenant,
+)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -23,7 +29,9 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 class McpHttpApp:
     """The MCP endpoint as an ASGI app, whatever path it is routed at. With `[[server.tokens]]`
     configured, a request needs a token with the `read` scope (as the query API does); the tools then
-    call the API with that same token, so `alert_create` needs one with `admin`."""
+    call the API with that same token, so `alert_create` needs one with `admin`. A tenant header is
+    checked as the API checks it (400 for a name that is not one, 403 for another tenant than the
+    token's) and passed on with every call, so an agent of a tenant reads that tenant's logs only."""
 
     def __init__(self, manager: StreamableHTTPSessionManager, authenticator: Authenticator) -> None:
         self.manager = manager
@@ -79,16 +87,21 @@ class McpHttpApp:
                 return
 
     def _refusal(self, scope: Scope) -> tuple[int, str] | None:
-        """(status, reason) when tokens are on and the request lacks one with the read scope."""
-        if not self.authenticator.enabled:
-            return None
+        """(status, reason) when tokens are on and the request lacks one with the read scope, or
+        when the tenant it names cannot be granted."""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        token = self.authenticator.identify(presented_secrets(headers, query))
-        if token is None:
-            return 401, "a token with the read scope is required (docs/api.md, Access)"
-        if not token.allows("read"):
-            return 403, f"the token {token.name!r} does not have the read scope"
+        token = None
+        if self.authenticator.enabled:
+            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+            token = self.authenticator.identify(presented_secrets(headers, query))
+            if token is None:
+                return 401, "a token with the read scope is required (docs/api.md, Access)"
+            if not token.allows("read"):
+                return 403, f"the token {token.name!r} does not have the read scope"
+        try:
+            resolve_tenant(token, requested_tenant(headers))
+        except TenantRefused as exc:
+            return exc.status, exc.reason
         return None
 
 

@@ -39,7 +39,7 @@ from loglens.mcp.guardrails import (
 from loglens.mcp.subscriptions import LOGGER_NAME, LiveFilter, SessionSubscriptions, follow, live_url
 from loglens.query.matcher import live_matcher
 from loglens.query.timerange import parse_time_bound
-from loglens.server.auth import presented_secrets
+from loglens.server.auth import TENANT_HEADERS, presented_secrets
 from loglens.server.discovery import MAX_FIELD_SAMPLE, export_lines
 
 INSTRUCTIONS = """\
@@ -120,6 +120,17 @@ def caller_secret(ctx: Ctx) -> str | None:
     return found[0] if found else None
 
 
+def caller_tenant(ctx: Ctx) -> str | None:
+    """The tenant the HTTP caller named (X-Loglens-Tenant or Loki's X-Scope-OrgID), passed on with
+    its API calls so that it reads as that tenant (its token may bind it to one anyway); None over
+    stdio, or when it named none."""
+    headers = getattr(ctx.request_context.request, "headers", None)
+    if headers is None:
+        return None
+    named = [headers[name] for name in TENANT_HEADERS if name in headers]
+    return named[0] if named else None
+
+
 def session_connection(ctx: Ctx | ServerRequestContext[Any, Any]) -> Connection:
     """The MCP connection a request came on: where a session's subscriptions live and end.
 
@@ -178,13 +189,19 @@ class LoglensTools:
     # -- plumbing ----------------------------------------------------------------------------------
 
     def _call(
-        self, method: str, path: str, params: dict[str, Any] | None, body: object, token: str | None
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        body: object,
+        token: str | None,
+        tenant: str | None = None,
     ) -> Any:
         url = self.access.daemon_url if token is not None else None
         if url is not None:
             clean = {k: v for k, v in (params or {}).items() if v is not None}
-            return DaemonClient(url, token).call(method, path, clean, body)
-        return self.access.request(method, path, params, body)
+            return DaemonClient(url, token, tenant=tenant).call(method, path, clean, body)
+        return self.access.request(method, path, params, body, tenant)
 
     async def api(
         self,
@@ -195,9 +212,9 @@ class LoglensTools:
         body: object = None,
     ) -> Any:
         """One API call off the event loop (the in-process path opens the store and queries it)."""
-        token = caller_secret(ctx)
+        token, tenant = caller_secret(ctx), caller_tenant(ctx)
         return await anyio.to_thread.run_sync(
-            functools.partial(self._call, method, path, params, body, token)
+            functools.partial(self._call, method, path, params, body, token, tenant)
         )
 
     def window(self, since: str | None, until: str | None) -> Window:
@@ -707,7 +724,8 @@ class LoglensTools:
         wanted = LiveFilter(query, level, tuple(services or ()), records, events)
         sub = session.add(wanted)
         token = caller_secret(ctx) or client_token(self.access.config)
-        group.start_soon(follow, sub, live_url(daemon, wanted), token, session.push)
+        tenant = caller_tenant(ctx) or self.access.tenant
+        group.start_soon(follow, sub, live_url(daemon, wanted), token, session.push, tenant)
         with anyio.move_on_after(15):
             await sub.ready.wait()
         if sub.state != "live":

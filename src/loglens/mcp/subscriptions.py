@@ -25,6 +25,7 @@ import orjson
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+from loglens.client import tenant_headers
 from loglens.formats.timestamp import to_iso_ms
 from loglens.mcp.guardrails import GuardrailError, clip
 
@@ -265,11 +266,13 @@ class SessionSubscriptions:
             self.stop(sub, "the session ended")
 
 
-async def follow(sub: Subscription, url: str, token: str | None, push: Push) -> None:
-    """Reads the daemon's live channel for `sub` until it is stopped or the channel ends, pushing what
-    arrives. Never raises (it runs in the server's task group, which one failure would end): a
-    failure ends the subscription with its reason, pushed too."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+async def follow(
+    sub: Subscription, url: str, token: str | None, push: Push, tenant: str | None = None
+) -> None:
+    """Reads the daemon's live channel for `sub` (as `tenant`, when given) until it is stopped or the
+    channel ends, pushing what arrives. Never raises (it runs in the server's task group, which one
+    failure would end): a failure ends the subscription with its reason, pushed too."""
+    headers = tenant_headers(token, tenant)
     with sub.scope:
         try:
             async with connect(

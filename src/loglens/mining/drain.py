@@ -11,6 +11,10 @@ whoever persists them (the store's `templates` table).
 A message is mined by its first line (its headline: what follows is a stack trace or a dump, context
 rather than wording) and at most `MAX_TOKENS` words, the rest of the line being the last one, so that
 neither one huge message nor a flood of them can make templates without bound.
+
+Records of a tenant are mined apart from every other tenant's (and from records without one): the
+templates of a service are those of one (tenant, service) owner, so no template's text or id ever
+mixes two tenants' messages, and a tenant's template ids start with its name (`acme/api-3`).
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ DEFAULT_SIMILARITY = 0.7
 0.75, 0.869 at 0.8 — 0.7 sits inside the plateau rather than on its edge."""
 
 
+Owner = str | tuple[str, str]
+"""Whose messages a template groups: the service's name, or (tenant, service) for a tenant's records
+(a tuple never equals a name, so no service name can stand for a tenant's)."""
+
 Slot = tuple[int, str, str, "re.Pattern[str] | None"]
 """Where a template's variable is: token position, fixed text before and after a single `<*>`, or,
 for a token holding several (`/cart/<*>/items/<*>`), a pattern capturing each."""
@@ -58,6 +66,7 @@ class Template:
     catch_all: bool = False
     slots: tuple[Slot, ...] = ()
     wording: tuple[tuple[int, str, bool], ...] = ()
+    tenant: str = ""
 
     def __post_init__(self) -> None:
         self.slots = wildcard_slots(self.tokens)
@@ -126,12 +135,24 @@ class TemplateChange(NamedTuple):
     service: str
     text: str
     catch_all: bool
+    tenant: str = ""
+
+
+def owner_of(service: str, tenant: str) -> Owner:
+    """The owner a record's templates belong to (see `Owner`)."""
+    return (tenant, service) if tenant else service
+
+
+def id_prefix(service: str, tenant: str) -> str:
+    """What a template id starts with: the service (`x` when it has none), after the tenant's name."""
+    return f"{tenant}/{service or 'x'}" if tenant else service or "x"
 
 
 class MinedRecord(Protocol):
     """A record the miner can label in place: its message in, its template id and values out."""
 
     service: str
+    tenant: str
     message: str
     template_id: str | None
     params: list[str] | None
@@ -250,17 +271,17 @@ class TemplateMiner:
         self._max_templates = max_templates
         self._max_shapes = max_shapes
         self._masker = TokenMasker()
-        self._by_shape: dict[tuple[str, tuple[str, ...]], Template] = {}
-        self._messages: dict[tuple[str, str], tuple[Template, tuple[Slot, ...], list[str]]] = {}
-        self._groups: dict[tuple[str, int, str], list[Template]] = {}
-        self._catch_alls: dict[tuple[str, int], Template] = {}
-        self._next_number: dict[str, int] = {}
+        self._by_shape: dict[tuple[Owner, tuple[str, ...]], Template] = {}
+        self._messages: dict[tuple[Owner, str], tuple[Template, tuple[Slot, ...], list[str]]] = {}
+        self._groups: dict[tuple[Owner, int, str], list[Template]] = {}
+        self._catch_alls: dict[tuple[Owner, int], Template] = {}
+        self._next_number: dict[str, int] = {}  # per id prefix, so no two owners share an id
         self._changed: dict[str, Template] = {}
         self.templates: dict[str, Template] = {}
 
-    def add(self, message: str, service: str = "") -> Match:
+    def add(self, message: str, service: str = "", tenant: str = "") -> Match:
         """Mines one message: its template (created or generalised as needed) and parameters."""
-        return Match(*self._mine(message, service))
+        return Match(*self._mine(message, service, tenant))
 
     def label(self, records: Iterable[MinedRecord]) -> None:
         """Mines each record's message and sets its `template_id` and `params` (the ingest hot path).
@@ -269,25 +290,29 @@ class TemplateMiner:
         """
         mine = self._mine
         for record in records:
-            template, record.params = mine(record.message, record.service)
+            template, record.params = mine(record.message, record.service, record.tenant)
             record.template_id = template.id
 
-    def mine_columns(self, services: list[str], messages: list[str]) -> tuple[list[str], list[list[str]]]:
+    def mine_columns(
+        self, services: list[str], messages: list[str], tenants: list[str] | None = None
+    ) -> tuple[list[str], list[list[str]]]:
         """Template ids and values of a batch given as columns (what the mining process receives)."""
         mine = self._mine
         ids: list[str] = []
         values: list[list[str]] = []
-        for service, message in zip(services, messages, strict=True):
-            template, params = mine(message, service)
+        owners = tenants if tenants is not None else [""] * len(services)
+        for service, message, tenant in zip(services, messages, owners, strict=True):
+            template, params = mine(message, service, tenant)
             ids.append(template.id)
             values.append(params)
         return ids, values
 
-    def _mine(self, message: str, service: str) -> tuple[Template, list[str]]:
+    def _mine(self, message: str, service: str, tenant: str = "") -> tuple[Template, list[str]]:
         # Half the messages of a typical stream repeat one seen shortly before, word for word
         # (`message published`, `GET /healthz HTTP/1.1`): those skip tokenizing and masking. The
         # template's `slots` tuple says whether it generalised since; if so the values are read again.
-        key = (service, message)
+        owner = (tenant, service) if tenant else service
+        key = (owner, message)
         known = self._messages.get(key)
         if known is not None:
             template, slots, params = known
@@ -298,7 +323,7 @@ class TemplateMiner:
             self._messages[key] = (template, template.slots, params)
             return template, params
         tokens = tokenize(message)
-        template = self._template_of(tokens, service)
+        template = self._template_of(tokens, owner)
         params = template.params_of(tokens) if template.slots else []
         if len(message) <= MEMO_MESSAGE_CHARS:
             if len(self._messages) >= MESSAGE_MEMO:
@@ -308,16 +333,18 @@ class TemplateMiner:
 
     def take_changes(self) -> list[TemplateChange]:
         """The templates made or generalised since the last call, as they stand now."""
-        changes = [TemplateChange(t.id, t.service, t.text, t.catch_all) for t in self._changed.values()]
+        changes = [
+            TemplateChange(t.id, t.service, t.text, t.catch_all, t.tenant) for t in self._changed.values()
+        ]
         self._changed.clear()
         return changes
 
-    def _template_of(self, tokens: list[str], service: str) -> Template:
+    def _template_of(self, tokens: list[str], owner: Owner) -> Template:
         shape = self._masker.mask(tokens)
-        key = (service, shape)
+        key = (owner, shape)
         template = self._by_shape.get(key)
         if template is None:
-            template = self._place(service, shape)
+            template = self._place(owner, shape)
             if len(self._by_shape) >= self._max_shapes:
                 self._by_shape.clear()
             self._by_shape[key] = template
@@ -332,6 +359,7 @@ class TemplateMiner:
             "next_number": dict(self._next_number),
             "templates": [
                 {"id": t.id, "service": t.service, "tokens": list(t.tokens), "count": t.count}
+                | ({"tenant": t.tenant} if t.tenant else {})
                 for t in self.templates.values()
             ],
             "catch_all": [t.id for t in self._catch_alls.values()],
@@ -351,22 +379,23 @@ class TemplateMiner:
         miner._next_number = {str(k): int(v) for k, v in state.get("next_number", {}).items()}
         for item in state["templates"]:
             template = Template(str(item["id"]), str(item["service"]), [str(t) for t in item["tokens"]],
-                                int(item["count"]))  # fmt: skip
+                                int(item["count"]), tenant=str(item.get("tenant", "")))  # fmt: skip
             miner.templates[template.id] = template
         catch_alls = set(state.get("catch_all", []))
         for template in miner.templates.values():
+            owner = owner_of(template.service, template.tenant)
             if template.id in catch_alls:
                 template.catch_all = True
-                miner._catch_alls[(template.service, len(template.tokens))] = template
+                miner._catch_alls[(owner, len(template.tokens))] = template
                 continue
-            key = (template.service, len(template.tokens), template.tokens[0] if template.tokens else "")
+            key = (owner, len(template.tokens), template.tokens[0] if template.tokens else "")
             miner._groups.setdefault(key, []).append(template)
         for template in miner.templates.values():
             # Ids handed out are never handed out again, even when the saved counter is behind them.
             prefix, _, number = template.id.rpartition("-")
-            if number.isdigit() and prefix == (template.service or "x"):
-                known = miner._next_number.get(template.service, 0)
-                miner._next_number[template.service] = max(known, int(number))
+            if number.isdigit() and prefix:
+                known = miner._next_number.get(prefix, 0)
+                miner._next_number[prefix] = max(known, int(number))
         return miner
 
     @classmethod
@@ -376,36 +405,39 @@ class TemplateMiner:
         """A miner that continues from persisted templates (the store's `templates` rows)."""
         rows = list(rows)
         templates = [
-            {"id": r.id, "service": r.service, "tokens": r.text.split(" ") if r.text else [], "count": 0}
+            {"id": r.id, "service": r.service, "tokens": r.text.split(" ") if r.text else [], "count": 0,
+             "tenant": r.tenant}
             for r in rows
-        ]
+        ]  # fmt: skip
         catch_all = [r.id for r in rows if r.catch_all]
         state = {"version": STATE_VERSION, "templates": templates, "catch_all": catch_all}
         return cls.from_state(state, max_templates)
 
-    def _catch_all(self, service: str, length: int) -> Template:
-        """The all-wildcard template of a service and length, used once the cap is reached.
+    def _catch_all(self, owner: Owner, length: int) -> Template:
+        """The all-wildcard template of an owner and length, used once the cap is reached.
 
         Kept apart from the groups: there it would agree with every shape of its length.
         """
-        template = self._catch_alls.get((service, length))
+        template = self._catch_alls.get((owner, length))
         if template is None:
-            template = self._catch_alls[(service, length)] = self._new_template(service, [WILDCARD] * length)
+            template = self._catch_alls[(owner, length)] = self._new_template(owner, [WILDCARD] * length)
             template.catch_all = True
         return template
 
-    def _new_template(self, service: str, tokens: list[str]) -> Template:
-        number = self._next_number.get(service, 0) + 1
-        self._next_number[service] = number
-        template = Template(f"{service or 'x'}-{number}", service, tokens)
+    def _new_template(self, owner: Owner, tokens: list[str]) -> Template:
+        tenant, service = owner if isinstance(owner, tuple) else ("", owner)
+        prefix = id_prefix(service, tenant)
+        number = self._next_number.get(prefix, 0) + 1
+        self._next_number[prefix] = number
+        template = Template(f"{prefix}-{number}", service, tokens, tenant=tenant)
         self.templates[template.id] = template
         self._changed[template.id] = template
         return template
 
-    def _place(self, service: str, shape: tuple[str, ...]) -> Template:
+    def _place(self, owner: Owner, shape: tuple[str, ...]) -> Template:
         # The first word splits groups as in Drain's prefix tree: "Accepted password for …" and "Failed
         # password for …" agree on every other word, yet are different events.
-        group = self._groups.setdefault((service, len(shape), shape[0] if shape else ""), [])
+        group = self._groups.setdefault((owner, len(shape), shape[0] if shape else ""), [])
         best: Template | None = None
         best_score = 0.0
         for candidate in group:
@@ -423,7 +455,7 @@ class TemplateMiner:
                 self._changed[best.id] = best
             return best
         if at_cap:
-            return self._catch_all(service, len(shape))
-        template = self._new_template(service, list(shape))
+            return self._catch_all(owner, len(shape))
+        template = self._new_template(owner, list(shape))
         group.append(template)
         return template

@@ -3,7 +3,7 @@
 Parsing and Arrow conversion keep one core busy holding the GIL; mining in the same process would add
 ~2.6 µs a record to that core (ingest fell from ~139k to ~93k lines/s). In a process of its own it
 runs beside them. The store writer thread talks to it (`MinerProcess`): it sends each batch's
-`service` and `message` columns and gets back `template_id` and `params` columns, plus the templates
+`service`, `message` and `tenant` columns and gets back `template_id` and `params` columns, plus the templates
 made or re-worded, which it saves in the same transaction as the batch.
 
 Messages on the pipes are frames: a 12-byte header (magic, length of a JSON part, length of an Arrow
@@ -85,8 +85,9 @@ def serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
             _, table = frame
             if table is None:
                 raise MiningProcessError("a batch frame without a table")
+            tenants = table.column("tenant").to_pylist() if "tenant" in table.column_names else None
             ids, params = miner.mine_columns(
-                table.column("service").to_pylist(), table.column("message").to_pylist()
+                table.column("service").to_pylist(), table.column("message").to_pylist(), tenants
             )
             result = pa.Table.from_arrays(
                 [pa.array(ids, pa.string()), pa.array(params, pa.list_(pa.string()))], schema=_RESULT_SCHEMA
@@ -115,8 +116,9 @@ class MinerProcess:
         self._send({"templates": [list(t) for t in templates], "max_templates": max_templates})
 
     def submit(self, batch: pa.Table) -> None:
-        """Sends a prepared batch's `service` and `message` columns to be mined."""
-        columns = pa.table({"service": batch.column("service"), "message": batch.column("message")})
+        """Sends a prepared batch's `service`, `message` and `tenant` columns to be mined."""
+        names = [name for name in ("service", "message", "tenant") if name in batch.column_names]
+        columns = pa.table({name: batch.column(name) for name in names})
         self._send({}, columns)
 
     def result(self) -> tuple[pa.ChunkedArray, pa.ChunkedArray, list[TemplateChange]]:

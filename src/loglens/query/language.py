@@ -553,6 +553,8 @@ def _check_regex(pattern: str, text: str, pos: int) -> None:
     except re.error as exc:
         at = pos + (exc.pos or 0)
         raise _fail(text, at, f"invalid regex: {exc.msg}") from None
+    except OverflowError as exc:  # a repeat count past what `re` takes, such as a{4294967296}
+        raise _fail(text, pos, f"invalid regex: {exc}") from None
     problem = _re2_problem(pattern)
     if problem is not None:
         offset, what = problem

@@ -310,6 +310,7 @@ class SemanticIndex:
         self._embedder = embedder
         self._ids: list[str] = []
         self._services: list[str] = []
+        self._tenants: list[str] = []
         self._texts: list[str] = []
         self._vectors: Vectors = np.zeros((0, DIMENSION), dtype=np.float32)
         self._refreshed = False
@@ -347,6 +348,7 @@ class SemanticIndex:
             vectors[row] = known[digest]
         self._ids = ids
         self._services = [t.service for t in templates]
+        self._tenants = [t.tenant for t in templates]
         self._texts = [t.text for t in templates]
         self._vectors = vectors
         self._refreshed = True
@@ -374,9 +376,12 @@ class SemanticIndex:
                 progress(min(start + step, len(missing)), len(missing))
         return found
 
-    def search(self, text: str, k: int = 10, services: Sequence[str] | None = None) -> list[SemanticHit]:
+    def search(
+        self, text: str, k: int = 10, services: Sequence[str] | None = None, tenant: str | None = None
+    ) -> list[SemanticHit]:
         """The `k` templates closest in meaning to `text`, best first; `services` (names or globs
-        such as `api-*`) keeps only theirs. Refreshes on first use."""
+        such as `api-*`) keeps only theirs, `tenant` only that tenant's (None: every template).
+        Refreshes on first use."""
         import numpy as np
 
         if not text.strip():
@@ -389,6 +394,8 @@ class SemanticIndex:
         if services:
             allowed = np.array([any(fnmatchcase(s, p) for p in services) for s in self._services], dtype=bool)
             scores = np.where(allowed, scores, -np.inf)
+        if tenant is not None:
+            scores = np.where(np.array([t == tenant for t in self._tenants], dtype=bool), scores, -np.inf)
         best = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if np.isfinite(scores[i])]
         counts = self._counts()
         return [
@@ -436,12 +443,14 @@ def semantic_json(
     until: str | None,
     lines: int,
     tz: tzinfo | None,
+    tenant: str | None = None,
 ) -> dict[str, Any]:
     """`loglens search --semantic --json` and `/api/search/semantic`: the hits (best first) and the
-    newest `lines` records of their templates, as `/api/logs` gives records."""
+    newest `lines` records of their templates, as `/api/logs` gives records (`tenant`: only its
+    templates; read its records through its view of the store)."""
     from loglens.output import record_json
 
-    hits = index.search(text, k, list(services) or None)
+    hits = index.search(text, k, list(services) or None, tenant)
     records = semantic_records(store, hits, since, until, lines, tz) if lines else []
     return {
         "hits": [

@@ -18,6 +18,7 @@ _UNITS_NS = {"s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9,
 _DURATION = re.compile(
     r"^(?:now\s*-\s*)?(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|hr|d|day|days|w|week|weeks)$", re.I
 )
+_MAX_NS = 2**63 - 1  # times and durations are int64 ns: 292 years either way
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NO_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}$")
 
@@ -29,9 +30,18 @@ def parse_duration(text: str) -> int:
         raise QueryError(
             f"cannot read the duration {text!r}: use a number and a unit, such as 30s, 5m, 1h or 2d"
         )
+    ns = _duration_ns(match)
+    if ns is None:
+        raise QueryError(f"the duration {text!r} is too long: at most 292 years (106,751 days)")
+    return ns
+
+
+def _duration_ns(match: re.Match[str]) -> int | None:
+    """ns of a `_DURATION` match; None past what an int64 of ns holds."""
     unit = match.group(2).lower()
     scale = 10**6 if unit == "ms" else _UNITS_NS[unit[0]]
-    return int(float(match.group(1)) * scale)
+    ns = float(match.group(1)) * scale  # inf for a number of hundreds of digits
+    return int(ns) if ns <= _MAX_NS else None
 
 
 def format_duration(ns: int) -> str:
@@ -52,8 +62,10 @@ def parse_time_bound(text: str, now_ns: int | None = None, tz: tzinfo | None = N
         return now
     match = _DURATION.match(value)
     if match:
-        unit = match.group(2).lower()[0]
-        return now - int(float(match.group(1)) * _UNITS_NS[unit])
+        ns = _duration_ns(match)
+        if ns is None:
+            raise QueryError(f"cannot go back {value!r}: at most 292 years (106,751 days)")
+        return now - ns
     if lowered in ("today", "yesterday"):
         local = datetime.fromtimestamp(now / 1e9, tz).astimezone(tz)
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -1,4 +1,5 @@
-"""The query API: the CLI's views over HTTP, as JSON (the same objects as `--json`)."""
+"""The query API: the CLI's views over HTTP, as JSON (the same objects as `--json`). Every view reads
+through the request's `scope` (server/tenancy.py): a tenant's request sees its own records only."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pydantic import BaseModel
 from loglens.ai.incident_report import incident_report
 from loglens.analysis.diff import diff_view
 from loglens.analysis.explain import UnknownIncidentError
-from loglens.analysis.findings import anomalies_view, replay_range, replay_texts
+from loglens.analysis.findings import anomalies_view, replay_texts
 from loglens.analysis.metrics import metrics_view
 from loglens.analysis.patterns import RECENT_SHARE, pattern_json
 from loglens.analysis.patterns import patterns as find_patterns
@@ -24,12 +25,13 @@ from loglens.analysis.summary import summary_view
 from loglens.analysis.watch import Replay
 from loglens.errors import LoglensError, QueryError
 from loglens.formats.timestamp import to_iso_ms
-from loglens.output import record_json
 from loglens.query.filters import record_filter
 from loglens.query.matcher import live_matcher
 from loglens.query.timerange import parse_duration
+from loglens.server.discovery import api_record
 from loglens.server.live import SUBSCRIBER_BUFFER, live_messages, sse_events
 from loglens.server.metrics import metrics_text
+from loglens.server.tenancy import RequestScope, Scope, replay_scoped
 
 if TYPE_CHECKING:
     from loglens.daemon import Daemon
@@ -41,9 +43,17 @@ MAX_LIMIT = 1_000_000
 
 
 @router.get("/health", summary="Liveness and the daemon's vital figures")
-async def health(request: Request) -> dict[str, Any]:
-    """`ok` while the pipeline runs; records stored, the inbox depth and refusals, uptime."""
+async def health(request: Request, scope: RequestScope) -> dict[str, Any]:
+    """`ok` while the pipeline runs; records stored, the inbox depth and refusals, uptime. A
+    tenant's request gets the status, its own record count and the uptime only."""
     daemon: Daemon = request.app.state.daemon
+    if scope.tenant is not None:
+        return {
+            "status": "ok" if daemon.failure is None else "failed",
+            "tenant": scope.tenant,
+            "records": scope.store.count(),
+            "uptime_s": round(time.time() - daemon.started, 1),
+        }
     return {
         "status": "ok" if daemon.failure is None else "failed",
         "error": None if daemon.failure is None else str(daemon.failure),
@@ -62,6 +72,7 @@ async def health(request: Request) -> dict[str, Any]:
             "dropped_inbox_full": daemon.syslog_counters.dropped,
         },
         "commands": [command.status() for command in daemon.live.commands],
+        "node": daemon.node_status(),
         "uptime_s": round(time.time() - daemon.started, 1),
     }
 
@@ -69,6 +80,7 @@ async def health(request: Request) -> dict[str, Any]:
 @router.get("/logs", summary="Records matching a query, oldest first (the last `limit`)")
 def logs(
     request: Request,
+    scope: RequestScope,
     q: Annotated[str, Query(description="Query (docs/query.md).")] = "",
     grep: Annotated[str | None, Query(description="Regular expression on the message.")] = None,
     level: Annotated[str | None, Query(description="error,warning or >=warning.")] = None,
@@ -82,14 +94,15 @@ def logs(
     and `raw` text."""
     daemon: Daemon = request.app.state.daemon
     where = record_filter(daemon.config.timezone, q, grep, level, service or (), since, until)
-    found = daemon.store.search(where.where, where.params, limit or None, oldest=first)
-    records = [{**record_json(r), "id": r.id, "raw": r.raw} for r in found]
+    found = scope.store.search(where.where, where.params, limit or None, oldest=first)
+    records = [api_record(r) for r in found]
     return {"records": records, "count": len(records)}
 
 
 @router.get("/stats", summary="Hits per time bucket, by level, service, template or category")
 def stats(
     request: Request,
+    scope: RequestScope,
     q: Annotated[str, Query(description="Query (docs/query.md).")] = "",
     level: Annotated[str | None, Query()] = None,
     service: Annotated[list[str] | None, Query()] = None,
@@ -106,7 +119,7 @@ def stats(
         raise QueryError("bucket must be at least 1s")
     where = record_filter(daemon.config.timezone, q, None, level, service or (), since, until)
     buckets: dict[int, dict[str, int]] = {}
-    for start, key, count in daemon.store.hits(where.where, where.params, bucket_ns, by):
+    for start, key, count in scope.store.hits(where.where, where.params, bucket_ns, by):
         buckets.setdefault(start, {})[key] = count
     return {
         "bucket_ms": bucket_ns // 10**6,
@@ -118,6 +131,7 @@ def stats(
 @router.get("/patterns", summary="Templates behind the records (as `loglens patterns --json`)")
 def patterns(
     request: Request,
+    scope: RequestScope,
     since: Annotated[str | None, Query()] = None,
     until: Annotated[str | None, Query()] = None,
     service: Annotated[list[str] | None, Query()] = None,
@@ -126,26 +140,22 @@ def patterns(
     """The `top` templates by count, with share, trend, level, first/last and a sample."""
     daemon: Daemon = request.app.state.daemon
     where = record_filter(daemon.config.timezone, services=service or (), since=since, until=until)
-    found = find_patterns(daemon.store.pattern_stats(where.where, where.params, RECENT_SHARE))
+    found = find_patterns(scope.store.pattern_stats(where.where, where.params, RECENT_SHARE))
     return [pattern_json(p) for p in found[:top]]
 
 
-def _replay(daemon: Daemon, since: str | None, until: str | None) -> Replay:
-    """The detectors over the stored range, as `loglens incidents` runs them (shared by concurrent
-    requests for the same range until the next commit)."""
-    key = (since, until, daemon.writer.commits)
-    return daemon.replays.get(key, lambda: replay_range(daemon.store, daemon.config, since, until))
-
-
-def _replayed(daemon: Daemon, since: str | None, until: str | None) -> tuple[Replay, dict[str, str]]:
-    """`_replay` with the text of the templates its findings name."""
-    found = _replay(daemon, since, until)
-    return found, replay_texts(daemon.store, found)
+def _replayed(
+    daemon: Daemon, scope: Scope, since: str | None, until: str | None
+) -> tuple[Replay, dict[str, str]]:
+    """`replay_scoped` with the text of the templates its findings name."""
+    found = replay_scoped(daemon, scope, since, until)
+    return found, replay_texts(scope.store, found)
 
 
 @router.get("/anomalies", summary="What the detectors found unusual (as `loglens anomalies --json`)")
 def anomalies(
     request: Request,
+    scope: RequestScope,
     since: Annotated[str | None, Query()] = None,
     until: Annotated[str | None, Query()] = None,
     service: Annotated[list[str] | None, Query()] = None,
@@ -153,28 +163,29 @@ def anomalies(
 ) -> list[dict[str, Any]]:
     """Anomalies at or above `min_severity`, oldest first, each with its template's text."""
     daemon: Daemon = request.app.state.daemon
-    found = _replay(daemon, since, until)
-    return anomalies_view(daemon.store, daemon.config, since, until, service or (), min_severity, found)
+    found = replay_scoped(daemon, scope, since, until)
+    return anomalies_view(scope.store, daemon.config, since, until, service or (), min_severity, found)
 
 
 @router.get("/incidents", summary="Incidents with their ranked root cause (as `loglens incidents --json`)")
 def incidents(
     request: Request,
+    scope: RequestScope,
     since: Annotated[str | None, Query()] = None,
     until: Annotated[str | None, Query()] = None,
     service: Annotated[list[str] | None, Query()] = None,
 ) -> list[dict[str, Any]]:
     """Every incident in the range touching one of `service` (all when none is given)."""
-    found, templates = _replayed(request.app.state.daemon, since, until)
+    found, templates = _replayed(request.app.state.daemon, scope, since, until)
     return [
         incident_json(i, templates) for i in found.incidents if not service or set(service) & set(i.services)
     ]
 
 
 @router.get("/incidents/{incident_id}", summary="One incident")
-def incident(request: Request, incident_id: str) -> dict[str, Any]:
+def incident(request: Request, scope: RequestScope, incident_id: str) -> dict[str, Any]:
     """The incident with this id (404 when there is none)."""
-    found, templates = _replayed(request.app.state.daemon, None, None)
+    found, templates = _replayed(request.app.state.daemon, scope, None, None)
     for item in found.incidents:
         if item.id == incident_id:
             return incident_json(item, templates)
@@ -188,6 +199,7 @@ def incident(request: Request, incident_id: str) -> dict[str, Any]:
 )
 def explain(
     request: Request,
+    scope: RequestScope,
     incident_id: str,
     context: Annotated[
         int, Query(ge=0, description="Lines of the root cause's service before and after.")
@@ -198,7 +210,7 @@ def explain(
     404 whose `detail` is the sentence `loglens explain` prints."""
     daemon: Daemon = request.app.state.daemon
     try:
-        return incident_report(daemon.store, daemon.config, incident_id, context)
+        return incident_report(scope.store, daemon.config, incident_id, context)
     except UnknownIncidentError as exc:
         raise HTTPException(404, str(exc)) from None
 
@@ -209,6 +221,7 @@ def explain(
 )
 def service_summary(
     request: Request,
+    scope: RequestScope,
     service: Annotated[list[str] | None, Query(description="Only these services.")] = None,
     since: Annotated[str | None, Query(description="15m, 2h, 2d or a time.")] = None,
     until: Annotated[str | None, Query(description="Same forms as since; exclusive.")] = None,
@@ -216,12 +229,13 @@ def service_summary(
     """Per service in the range, busiest first: lines, levels, error templates, anomalies, restarts,
     health score, last error and top patterns (definitions in docs/cli.md)."""
     daemon: Daemon = request.app.state.daemon
-    return summary_view(daemon.store, daemon.config, service or (), since, until)
+    return summary_view(scope.store, daemon.config, service or (), since, until)
 
 
 @router.get("/diff", summary="Build A vs build B (as `loglens diff --json`, plus `totals`)")
 def diff(
     request: Request,
+    scope: RequestScope,
     a: Annotated[
         str | None, Query(description="A's time range START..END: '1h..', '..30m', 'T1..T2'.")
     ] = None,
@@ -239,7 +253,7 @@ def diff(
     Relative ranges are taken from one `now` for both sides."""
     daemon: Daemon = request.app.state.daemon
     return diff_view(
-        daemon.store,
+        scope.store,
         daemon.config.timezone,
         a_range=a,
         b_range=b,
@@ -254,6 +268,7 @@ def diff(
 @router.get("/metrics/series", summary="The daemon's [[metrics]] as time series (as `loglens metrics`)")
 def metric_series(
     request: Request,
+    scope: RequestScope,
     name: Annotated[
         list[str] | None, Query(description="Only these metrics, in this order (all when none).")
     ] = None,
@@ -264,7 +279,7 @@ def metric_series(
     "points"}`, the points as `loglens metrics --json` prints them (oldest window first). No metrics
     defined, or a name that is not one, is a 400 saying what to do."""
     daemon: Daemon = request.app.state.daemon
-    return metrics_view(daemon.store, daemon.config, name or (), since, until)
+    return metrics_view(scope.store, daemon.config, name or (), since, until)
 
 
 class SqlRequest(BaseModel):
@@ -274,11 +289,11 @@ class SqlRequest(BaseModel):
 
 
 @router.post("/sql", summary="A read-only SQL statement (as `loglens sql`)")
-def run_sql(request: Request, body: SqlRequest) -> Response:
+def run_sql(scope: RequestScope, body: SqlRequest) -> Response:
     """`{"columns", "rows", "text"}`: `rows` as JSON (what `loglens sql --json` prints), `text` each
-    value as the table shows it (a time's own text, not its JSON form)."""
-    daemon: Daemon = request.app.state.daemon
-    columns, rows = daemon.store.sql(body.sql)
+    value as the table shows it (a time's own text, not its JSON form). A tenant's request is
+    refused (403): raw SQL would see every tenant's records."""
+    columns, rows = scope.store.sql(body.sql)
     text = [["" if v is None else str(v) for v in row] for row in rows]
     answer = {"columns": columns, "rows": rows, "text": text}
     return Response(orjson.dumps(answer, default=str), media_type="application/json")
@@ -293,6 +308,7 @@ def metrics(request: Request) -> str:
 @router.get("/live/sse", summary="Records as they are stored, filtered (server-sent events)")
 async def live_sse(
     request: Request,
+    scope: RequestScope,
     q: Annotated[str, Query(description="Query (docs/query.md).")] = "",
     level: Annotated[str | None, Query()] = None,
     service: Annotated[list[str] | None, Query()] = None,
@@ -300,16 +316,18 @@ async def live_sse(
     buffer: Annotated[int, Query(ge=1, le=SUBSCRIBER_BUFFER)] = SUBSCRIBER_BUFFER,
 ) -> StreamingResponse:
     """`event: record` per matching record, `event: anomaly` / `event: incident` as the detectors
-    find them, `event: missed` when this reader fell behind."""
+    find them, `event: missed` when this reader fell behind. A tenant's reader gets its own records
+    only, and no detector events (the live detectors watch every tenant's records together)."""
     daemon: Daemon = request.app.state.daemon
     matcher = live_matcher(q, level, service or ())
-    events = sse_events(daemon.hub, matcher, heartbeat, buffer, service or ())
+    events = sse_events(daemon.hub, matcher, heartbeat, buffer, service or (), scope.tenant)
     return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
 @router.websocket("/live")
 async def live_websocket(
     websocket: WebSocket,
+    scope: RequestScope,
     q: str = "",
     level: str | None = None,
     service: Annotated[list[str] | None, Query()] = None,
@@ -321,7 +339,7 @@ async def live_websocket(
     "records": […]}` per group of records that arrived together: what a screen wants at thousands of
     lines a second), `{"type": "anomaly", "anomaly": …}`, `{"type": "incident", "state":
     "opened"|"closed", "incident": …}`, `{"type": "missed", "missed": N}`, `{"type": "heartbeat"}` —
-    the same channel as /api/live/sse."""
+    the same channel as /api/live/sse (a tenant's: its records only, no detector events)."""
     daemon: Daemon = websocket.app.state.daemon
     await websocket.accept()
     try:
@@ -332,7 +350,9 @@ async def live_websocket(
     limit = max(1, min(buffer, SUBSCRIBER_BUFFER))
 
     async def pump() -> None:
-        messages = live_messages(daemon.hub, matcher, max(0.1, heartbeat), limit, service or (), batch)
+        messages = live_messages(
+            daemon.hub, matcher, max(0.1, heartbeat), limit, service or (), batch, scope.tenant
+        )
         async for message in messages:
             await websocket.send_bytes(orjson.dumps(message))
 

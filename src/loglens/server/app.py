@@ -10,12 +10,16 @@ from typing import TYPE_CHECKING
 
 import duckdb
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from loglens.errors import LoglensError
+from loglens.errors import LoglensError, TenantScopeError
+from loglens.json_text import dumps_any
 from loglens.server.audit import AUDIT_FILE, AuditLog, AuditMiddleware
 from loglens.server.auth import Authenticator, require
+from loglens.server.tenancy import operator_only
 
 if TYPE_CHECKING:
     from loglens.daemon import Daemon
@@ -42,13 +46,15 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.state.daemon = daemon
     app.state.authenticator = Authenticator(daemon.config.server.tokens)
     ingest, read = [Depends(require("ingest"))], [Depends(require("read"))]
+    # Alerts are raised over every tenant's records, and /metrics counts them all: the operator's.
+    operator = [*read, Depends(operator_only)]
     app.include_router(ingest_router, dependencies=ingest)
-    app.include_router(alerts_router, dependencies=read)
+    app.include_router(alerts_router, dependencies=operator)
     app.include_router(knowledge_router, dependencies=read)
     app.include_router(discovery_router, dependencies=read)
     app.include_router(api_router, dependencies=read)
     app.include_router(workspace_router, dependencies=read)
-    app.include_router(metrics_router, dependencies=read)
+    app.include_router(metrics_router, dependencies=operator)
     app.include_router(shippers_router, dependencies=ingest)
 
     app.include_router(web_router)
@@ -65,9 +71,23 @@ def create_app(daemon: Daemon) -> FastAPI:
         reason = "the store is at its memory limit ([store] memory_limit): retry, or narrow the range"
         return JSONResponse({"error": reason}, status_code=503, headers={"Retry-After": "1"})
 
+    @app.exception_handler(TenantScopeError)
+    async def out_of_scope(request: Request, exc: TenantScopeError) -> JSONResponse:
+        # Asked for something that spans every tenant from a tenant's request: not a bad request.
+        return JSONResponse({"error": str(exc)}, status_code=403)
+
     @app.exception_handler(LoglensError)
     async def loglens_error(request: Request, exc: LoglensError) -> JSONResponse:
         # A bad query, range or option is the caller's to fix: 400 with the sentence saying how.
         return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own handler echoes the failing input and itself fails (a 500) when that is a body
+        # that is not UTF-8 or text with a lone surrogate (fastapi/fastapi#13111): 422 whatever was sent.
+        detail = jsonable_encoder(
+            exc.errors(), custom_encoder={bytes: lambda raw: raw.decode("utf-8", "replace")}
+        )
+        return Response(dumps_any({"detail": detail}), status_code=422, media_type="application/json")
 
     return app

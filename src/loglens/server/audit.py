@@ -71,11 +71,13 @@ class AuditMiddleware:
             await self.app(scope, receive, sending)
         finally:
             token = scope.get("state", {}).get("token")
+            tenant = scope.get("state", {}).get("tenant")
             client = scope.get("client")
             self.log.write(
                 {
                     "ts": to_iso_ms(time.time_ns()),
                     "who": token.name if token is not None else f"anonymous@{client[0] if client else '?'}",
+                    "tenant": tenant if isinstance(tenant, str) else None,
                     "method": scope.get("method", "WS"),
                     "path": scope["path"],
                     "query": scope.get("query_string", b"").decode("latin-1"),

@@ -11,6 +11,11 @@ from any of: `Authorization: Bearer T` (OTLP exporters, Vector, Loki clients), `
 with T as the password (Loki and Elasticsearch clients, Fluent Bit's http_passwd), `Authorization:
 ApiKey T` (Elasticsearch), `Authorization: Splunk T` (HEC), `DD-API-KEY: T` (Datadog agents), `X-API-Key:
 T`, or `?token=T` (a browser's EventSource and WebSocket cannot set headers).
+
+A request acts as a tenant (docs/api.md, Tenants) when its token is bound to one, or when it names
+one in `X-Loglens-Tenant` or `X-Scope-OrgID` (Loki's header, so Promtail and Alloy work unchanged);
+a token bound to a tenant cannot name another. No tenant at all is the operator's view: every
+tenant's records, as with a single tenant.
 """
 
 from __future__ import annotations
@@ -23,13 +28,20 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fastapi import HTTPException, WebSocketException
 from starlette.requests import HTTPConnection
 
 from loglens.config_tables import table_entries
 from loglens.errors import ConfigError
+from loglens.tenants import (
+    LOKI_TENANT_HEADER,
+    TENANT_HEADER,
+    TENANT_RULE,
+    config_tenant,
+    is_tenant_name,
+)
 
 SCOPES = ("ingest", "read", "admin")
 MIN_TOKEN_CHARS = 16
@@ -45,18 +57,22 @@ class Token:
     scopes: frozenset[str]
     rate: float | None = None
     """Requests per second this token may make (a burst of twice that); None: no limit."""
+    tenant: str | None = None
+    """The tenant this token acts as (its pushes are that tenant's, its reads see only them); None:
+    any tenant the request names in its tenant header, or the operator's view of all of them."""
 
     def allows(self, scope: str) -> bool:
         """`admin` holds every scope."""
         return scope in self.scopes or "admin" in self.scopes
 
 
-TOKEN_KEYS = ("name", "token", "token_env", "scopes", "rate")
+TOKEN_KEYS = ("name", "token", "token_env", "scopes", "rate", "tenant")
 
 
 def parse_tokens(entries: object, where: str) -> tuple[Token, ...]:
     """`[[server.tokens]]` → tokens: `name`, `scopes` and the secret as `token` or, better, the name
-    of an environment variable holding it (`token_env`), so it stays out of the file."""
+    of an environment variable holding it (`token_env`), so it stays out of the file; optionally
+    `rate` and the `tenant` the token is bound to."""
     tokens: list[Token] = []
     for here, entry in table_entries(entries, where, "server.tokens", TOKEN_KEYS):
         name = entry.get("name")
@@ -71,7 +87,10 @@ def parse_tokens(entries: object, where: str) -> tuple[Token, ...]:
         rate = entry.get("rate")
         if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0):
             raise ConfigError(f"{here} ({name}): rate must be requests per second, a number > 0")
-        tokens.append(Token(name, secret, frozenset(scopes), float(rate) if rate is not None else None))
+        tenant = config_tenant(entry["tenant"], f"{here} ({name})") if "tenant" in entry else None
+        tokens.append(
+            Token(name, secret, frozenset(scopes), float(rate) if rate is not None else None, tenant)
+        )
     return tuple(tokens)
 
 
@@ -162,13 +181,77 @@ class Authenticator:
         return None
 
 
+_UNSETTLED = object()
+TENANT_HEADERS = (TENANT_HEADER.lower(), LOKI_TENANT_HEADER.lower())
+"""Where a request names its tenant: loglens's own header, or Loki's (Promtail, Alloy, Grafana)."""
+
+
+class TenantRefused(Exception):
+    """A request's tenant cannot be granted: 400 (a name that is not one) or 403 (another tenant
+    than its token's)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def requested_tenant(headers: Mapping[str, str]) -> str | None:
+    """The tenant a request names in its headers (None: it names none); a name that is not one, or
+    the two headers naming different tenants, is refused (400)."""
+    named = {headers[header] for header in TENANT_HEADERS if header in headers}
+    if not named:
+        return None
+    if len(named) > 1:
+        raise TenantRefused(400, "X-Loglens-Tenant and X-Scope-OrgID name different tenants: send one")
+    tenant = named.pop()
+    if not is_tenant_name(tenant):
+        raise TenantRefused(400, f"{tenant[:80]!r} is not a tenant name: use {TENANT_RULE}")
+    return tenant
+
+
+def resolve_tenant(token: Token | None, requested: str | None) -> str | None:
+    """The tenant a request acts as: its token's, when the token is bound to one (naming another is
+    refused, 403); else the one it names; else None, the operator's view of every tenant."""
+    if token is not None and token.tenant is not None:
+        if requested is not None and requested != token.tenant:
+            raise TenantRefused(
+                403, f"the token {token.name!r} is bound to the tenant {token.tenant!r}, not {requested!r}"
+            )
+        return token.tenant
+    return requested
+
+
+def request_tenant(connection: HTTPConnection) -> str | None:
+    """The tenant of a request (see `resolve_tenant`), worked out once per request. The token is the
+    one `require` found, or is identified here when no `require` ran first, so a token bound to a
+    tenant is never taken for the operator's view."""
+    settled = getattr(connection.state, "tenant", _UNSETTLED)
+    if settled is not _UNSETTLED:
+        return cast(str | None, settled)
+    token: Token | None = getattr(connection.state, "token", None)
+    authenticator: Authenticator = connection.app.state.authenticator
+    if token is None and authenticator.enabled:
+        token = authenticator.identify(presented_secrets(connection.headers, connection.query_params))
+    try:
+        tenant = resolve_tenant(token, requested_tenant(connection.headers))
+    except TenantRefused as exc:
+        if connection.scope["type"] == "websocket":
+            raise WebSocketException(code=1008, reason=exc.reason[:120]) from None
+        raise HTTPException(exc.status, exc.reason) from None
+    connection.state.tenant = tenant
+    return tenant
+
+
 def require(scope: str) -> Callable[[HTTPConnection], Token | None]:
     """A FastAPI dependency: lets the request through when auth is off or its token holds `scope`;
-    else 401 (no known token) or 403 (a token without the scope), or a WebSocket close 1008."""
+    else 401 (no known token) or 403 (a token without the scope), or a WebSocket close 1008. It also
+    settles the request's tenant (`request_tenant`): 400 or 403 when it cannot be granted."""
 
     def check(connection: HTTPConnection) -> Token | None:
         authenticator: Authenticator = connection.app.state.authenticator
         if not authenticator.enabled:
+            request_tenant(connection)
             return None
         secrets = presented_secrets(connection.headers, connection.query_params)
         token = authenticator.identify(secrets)
@@ -180,6 +263,7 @@ def require(scope: str) -> Callable[[HTTPConnection], Token | None]:
                 if connection.scope["type"] == "websocket":
                     raise WebSocketException(code=1013, reason=reason)
                 raise HTTPException(429, reason, headers={"Retry-After": str(max(1, round(wait + 0.5)))})
+            request_tenant(connection)
             return token
         if token is None:
             status, reason = 401, f"a token with the {scope} scope is required (docs/api.md, Access)"

@@ -1,5 +1,6 @@
 """What an agent (the MCP tools) asks before and beside a search: which services and fields exist, one
-record with the lines around it, a trace across services, and the records of a query as a file."""
+record with the lines around it, a trace across services, and the records of a query as a file —
+each through the request's scope (a tenant's request sees its own records only)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from loglens.analysis.findings import replay_range
 from loglens.errors import QueryError
 from loglens.formats.timestamp import to_iso_ms
 from loglens.output import record_json
@@ -24,6 +24,7 @@ from loglens.query.timerange import parse_time_bound
 from loglens.record import Level
 from loglens.report import REPORT_LINES, ReportQuery, gather_report, render_html
 from loglens.report.html import CSP
+from loglens.server.tenancy import RequestScope, Scope, replay_scoped
 from loglens.store.base import StoredRecord
 
 if TYPE_CHECKING:
@@ -53,8 +54,12 @@ EXAMPLE_CHARS = 80
 
 
 def api_record(record: StoredRecord) -> dict[str, Any]:
-    """A record as /api/logs sends it: `loglens logs --json` plus `id` and `raw`."""
-    return {**record_json(record), "id": record.id, "raw": record.raw}
+    """A record as /api/logs sends it: `loglens logs --json` plus `id` and `raw`, and its `tenant`
+    when it has one (only the operator's view ever reads another's)."""
+    found = {**record_json(record), "id": record.id, "raw": record.raw}
+    if record.tenant:
+        found["tenant"] = record.tenant
+    return found
 
 
 def _bound(daemon: Daemon, text: str | None) -> int | None:
@@ -75,13 +80,14 @@ def _time_sql(since_ns: int | None, until_ns: int | None) -> str:
 @router.get("/services", summary="The services that logged, with their record counts and first/last time")
 def services(
     request: Request,
+    scope: RequestScope,
     since: Annotated[str | None, Query(description="15m, 2h, 2d or a time.")] = None,
     until: Annotated[str | None, Query(description="Same forms as since; exclusive.")] = None,
 ) -> dict[str, Any]:
     """`{"services": [{"service", "records", "errors", "warnings", "first", "last"}]}`, busiest first;
     `errors` counts error and worse, `warnings` warnings."""
     daemon: Daemon = request.app.state.daemon
-    where = _time_sql(_bound(daemon, since), _bound(daemon, until))
+    where = f"{scope.sql_predicate} AND {_time_sql(_bound(daemon, since), _bound(daemon, until))}"
     _, rows = daemon.store.sql(
         f"""SELECT service, count(*),
                    count(*) FILTER (WHERE severity >= {int(Level.ERROR)}),
@@ -155,6 +161,7 @@ def _example(value: object) -> object:
 @router.get("/fields", summary="The parsed field names records carry, counted over the newest records")
 def fields(
     request: Request,
+    scope: RequestScope,
     q: Annotated[str, Query(description="Query (docs/query.md).")] = "",
     service: Annotated[list[str] | None, Query(description="Only these services.")] = None,
     since: Annotated[str | None, Query(description="15m, 2h, 2d or a time.")] = None,
@@ -169,22 +176,21 @@ def fields(
     query."""
     daemon: Daemon = request.app.state.daemon
     where = record_filter(daemon.config.timezone, q, None, None, service or (), since, until)
-    sampled, found = field_counts(daemon.store.search(where.where, where.params, sample))
+    sampled, found = field_counts(scope.store.search(where.where, where.params, sample))
     return {"sampled": sampled, "columns": list(RECORD_COLUMNS), "fields": found}
 
 
 @router.get("/records/{record_id}", summary="One record, with its service's records just before and after")
 def record(
-    request: Request,
+    scope: RequestScope,
     record_id: int,
     before: Annotated[int, Query(ge=0, le=MAX_CONTEXT, description="Records of its service before it.")] = 0,
     after: Annotated[int, Query(ge=0, le=MAX_CONTEXT, description="Records of its service after it.")] = 0,
 ) -> dict[str, Any]:
     """`{"record", "before": [...], "after": [...]}`, records as /api/logs; the neighbours are the same
     service's, ordered by time then id (so records of one instant keep their order). 404 when no
-    record has this id."""
-    daemon: Daemon = request.app.state.daemon
-    store = daemon.store
+    record has this id (for a tenant's request: none of its own)."""
+    store = scope.store
     found = list(store.search("id = ?", [record_id], 1))
     if not found:
         raise HTTPException(404, f"no record #{record_id}: take ids from /api/logs (`id`)")
@@ -215,6 +221,7 @@ def trace_services(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @router.get("/trace/{trace_id}", summary="Every record of one trace or request id, across services")
 def trace(
     request: Request,
+    scope: RequestScope,
     trace_id: str,
     since: Annotated[str | None, Query(description="15m, 2h, 2d or a time.")] = None,
     until: Annotated[str | None, Query(description="Same forms as since; exclusive.")] = None,
@@ -228,7 +235,7 @@ def trace(
         raise QueryError("give a trace id")
     match = compile_node(Or(tuple(FieldMatch(name, trace_id) for name in TRACE_FIELDS)))
     where = and_all([match, record_filter(daemon.config.timezone, since=since, until=until)])
-    found = list(daemon.store.search(where.where, where.params, limit + 1, oldest=True))
+    found = list(scope.store.search(where.where, where.params, limit + 1, oldest=True))
     kept = found[:limit]
     records = [api_record(r) for r in kept]
     return {
@@ -275,6 +282,7 @@ def _csv_row(item: dict[str, Any]) -> list[object]:
 )
 def export(
     request: Request,
+    scope: RequestScope,
     format: Annotated[
         str,
         Query(
@@ -304,10 +312,10 @@ def export(
     daemon: Daemon = request.app.state.daemon
     if format == "html":
         return html_export(
-            daemon, ReportQuery(q, level, tuple(service or ()), since, until, limit or REPORT_LINES)
+            daemon, scope, ReportQuery(q, level, tuple(service or ()), since, until, limit or REPORT_LINES)
         )
     where = record_filter(daemon.config.timezone, q, None, level, service or (), since, until)
-    found = (api_record(r) for r in daemon.store.search(where.where, where.params, limit or EXPORT_LIMIT))
+    found = (api_record(r) for r in scope.store.search(where.where, where.params, limit or EXPORT_LIMIT))
     media = "application/x-ndjson" if format == "json" else "text/csv"
     name = "loglens-export." + ("ndjson" if format == "json" else "csv")
     return StreamingResponse(
@@ -317,14 +325,11 @@ def export(
     )
 
 
-def html_export(daemon: Daemon, ask: ReportQuery) -> Response:
+def html_export(daemon: Daemon, scope: Scope, ask: ReportQuery) -> Response:
     """The HTML report of `ask` as a download. The detectors' replay of the range is the one
     /api/incidents uses (same cache key), so a report right after a look at the incidents reuses it."""
-    key = (ask.since, ask.until, daemon.writer.commits)
-    replayed = daemon.replays.get(
-        key, lambda: replay_range(daemon.store, daemon.config, ask.since, ask.until)
-    )
-    document = render_html(gather_report(daemon.store, daemon.config, ask, time.time_ns(), replayed))
+    replayed = replay_scoped(daemon, scope, ask.since, ask.until)
+    document = render_html(gather_report(scope.store, daemon.config, ask, time.time_ns(), replayed))
     return Response(
         document,
         media_type="text/html; charset=utf-8",

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from loglens.inbox import Inbox, IngestJob
+from loglens.server.auth import request_tenant
 from loglens.server.decode import FieldMapping, PayloadError, PayloadTooLarge, decode_ndjson, decompress
 
 if TYPE_CHECKING:
@@ -78,7 +79,8 @@ async def read_decoded_body(request: Request, limit: int) -> bytes:
 
 async def acknowledge(daemon: Daemon, job: IngestJob) -> IngestJob:
     """Queues `job` and waits until its records are committed; raises Refused when the inbox is
-    full (429) or the commit does not come in time (503)."""
+    full (429), the commit does not come in time (503) or the records could not be stored (500):
+    every endpoint answers 2xx only for records that are on disk."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[IngestJob] = loop.create_future()
 
@@ -90,12 +92,17 @@ async def acknowledge(daemon: Daemon, job: IngestJob) -> IngestJob:
         loop.call_soon_threadsafe(settle)
 
     job.on_done = finished
+    if not daemon.ingests:
+        raise Refused(503, f"this node's role is {daemon.role}: send logs to an ingest node")
     if not daemon.inbox.submit(job):
         raise Refused(429, INBOX_FULL)
     try:
-        return await asyncio.wait_for(done, ACK_TIMEOUT_S)
+        await asyncio.wait_for(done, ACK_TIMEOUT_S)
     except TimeoutError:
         raise Refused(503, "the push was queued but not committed in time; it may still be stored") from None
+    if job.error is not None:
+        raise Refused(500, f"not stored: {job.error}")
+    return job
 
 
 def _is_json(request: Request) -> bool:
@@ -106,6 +113,11 @@ def _is_json(request: Request) -> bool:
 def _param(request: Request, name: str) -> str | None:
     """A field-mapping parameter, by its name or VictoriaLogs' (`_msg_field`, …)."""
     return request.query_params.get(name) or request.query_params.get("_" + name)
+
+
+def push_tenant(request: Request) -> str:
+    """The tenant a push's records get: the request's ('' for none; docs/api.md, Tenants)."""
+    return request_tenant(request) or ""
 
 
 def push_limit(daemon: Daemon) -> int:
@@ -160,10 +172,13 @@ async def ingest_text(
                 max_records=limit,
                 levels=daemon.ingestor.levels,
             )
-            job = await acknowledge(daemon, IngestJob(records=decoded.records, source=source))
+            job = await acknowledge(
+                daemon, IngestJob(records=decoded.records, source=source, tenant=push_tenant(request))
+            )
             return JSONResponse({"accepted": job.stored, "errors": decoded.errors[:MAX_ERRORS_SHOWN]})
         text = body.decode("utf-8", "backslashreplace")
-        lines = text.replace("\r\n", "\n").split("\n")
+        # CRLF and a lone CR end lines, as in files (sources/lines.py).
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         if lines and lines[-1] == "":
             lines.pop()
         if format is not None:
@@ -171,9 +186,12 @@ async def ingest_text(
 
             if format not in format_names():
                 raise Refused(400, f"unknown format {format!r}; choose one of: {', '.join(format_names())}")
-        job = await acknowledge(daemon, IngestJob(lines=lines, source=source, service=service, format=format))
+        job = await acknowledge(
+            daemon,
+            IngestJob(
+                lines=lines, source=source, service=service, format=format, tenant=push_tenant(request)
+            ),
+        )
     except Refused as exc:
         return refusal(exc)
-    if job.error is not None:
-        return JSONResponse({"error": f"not stored: {job.error}"}, status_code=500)
     return JSONResponse({"accepted": job.stored})

@@ -1,6 +1,8 @@
 """`/api/kb` (the failure signatures loglens knows, and learning one from an incident), `/api/ask`
 (a plain-English question answered from the logs) and `/api/search/semantic` (templates by meaning)
-— `loglens kb`, `loglens ask` and `loglens search --semantic` go through these while the daemon runs."""
+— `loglens kb`, `loglens ask` and `loglens search --semantic` go through these while the daemon runs.
+A tenant's request reads its own records and templates, and learns and sees its own signatures (and
+the built-in ones)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from loglens.ai.kb import all_signatures, forget_signature, learn_signature
 from loglens.ai.llm import LlmClient
 from loglens.ai.signatures import signature_json
 from loglens.analysis.explain import UnknownIncidentError, explain_view
+from loglens.server.tenancy import RequestScope
 
 if TYPE_CHECKING:
     from loglens.daemon import Daemon
@@ -34,38 +37,37 @@ class LearnIn(BaseModel):
 @router.get(
     "/kb/signatures", summary="The failure signatures the explainer knows: learned first, then built-in"
 )
-def signatures(request: Request) -> list[dict[str, Any]]:
+def signatures(scope: RequestScope) -> list[dict[str, Any]]:
     """Each signature's id, name, category, patterns, fix and source (builtin or learned)."""
-    daemon: Daemon = request.app.state.daemon
-    return [signature_json(s) for s in all_signatures(daemon.store)]
+    return [signature_json(s) for s in all_signatures(scope.store)]
 
 
 @router.post("/kb/signatures", summary="Learn a signature from a resolved incident", status_code=201)
-def learn(request: Request, body: LearnIn) -> dict[str, Any]:
+def learn(request: Request, scope: RequestScope, body: LearnIn) -> dict[str, Any]:
     """The new signature: patterns from the incident's root-cause and error templates, the fix as
     given. Later incidents that match it cite it."""
     daemon: Daemon = request.app.state.daemon
     try:
-        found = explain_view(daemon.store, daemon.config, body.incident_id, 5)
+        found = explain_view(scope.store, daemon.config, body.incident_id, 5)
     except UnknownIncidentError as exc:
         raise HTTPException(404, str(exc)) from None
     token = getattr(request.state, "token", None)
-    learned = learn_signature(daemon.store, found, body.fix, body.notes, body.name,
+    learned = learn_signature(scope.store, found, body.fix, body.notes, body.name,
                               None if token is None else token.name)  # fmt: skip
     return signature_json(learned)
 
 
 @router.delete("/kb/signatures/{signature_id}", summary="Forget a learned signature", status_code=204)
-def forget(request: Request, signature_id: str) -> None:
+def forget(scope: RequestScope, signature_id: str) -> None:
     """404 when no learned signature has this id (built-in ones are changed in signatures.toml)."""
-    daemon: Daemon = request.app.state.daemon
-    if not forget_signature(daemon.store, signature_id):
+    if not forget_signature(scope.store, signature_id):
         raise HTTPException(404, f"no learned signature {signature_id!r}")
 
 
 @router.get("/ask", summary="A plain-English question about the logs, answered from them")
 def ask(
     request: Request,
+    scope: RequestScope,
     q: Annotated[str, Query(min_length=1, max_length=2000, description="The question, in words.")],
     limit: Annotated[int, Query(ge=0, le=200, description="Lines shown at most.")] = 20,
 ) -> dict[str, Any]:
@@ -75,7 +77,7 @@ def ask(
     daemon: Daemon = request.app.state.daemon
     narrator = LlmClient(daemon.config.llm) if daemon.config.llm is not None else None
     try:
-        return answer_question(daemon.store, daemon.config, q, time.time_ns(), narrator, limit)
+        return answer_question(scope.store, daemon.config, q, time.time_ns(), narrator, limit)
     finally:
         if narrator is not None:
             narrator.close()
@@ -84,6 +86,7 @@ def ask(
 @router.get("/search/semantic", summary="Templates closest in meaning to a text, and their latest lines")
 def semantic_search(
     request: Request,
+    scope: RequestScope,
     q: Annotated[str, Query(min_length=1, max_length=2000, description="What to look for, in words.")],
     k: Annotated[int, Query(ge=1, le=100, description="Templates.")] = 10,
     lines: Annotated[int, Query(ge=0, le=1000, description="Their newest lines.")] = 20,
@@ -99,7 +102,7 @@ def semantic_search(
     try:
         with daemon.semantic_lock:
             index = daemon.semantic_index()
-            return semantic_json(daemon.store, index, q, k, service or (), since, until, lines,
-                                 daemon.config.timezone)  # fmt: skip
+            return semantic_json(scope.store, index, q, k, service or (), since, until, lines,
+                                 daemon.config.timezone, tenant=scope.tenant)  # fmt: skip
     except SemanticUnavailable as exc:
         raise HTTPException(501, str(exc)) from None

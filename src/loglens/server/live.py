@@ -6,6 +6,10 @@ never waits for a subscriber and never filters for one. Each subscriber's task (
 loop) filters its buffer with its query and sends what matches. A subscriber that falls more than
 its buffer behind loses the oldest records and is told how many it missed — a slow reader never
 slows ingest. A heartbeat comment keeps idle connections (and proxies) alive.
+
+A tenant's subscriber is offered its tenant's records only (so another tenant's flood can neither
+reach it nor push its own records out of its buffer), and no detector or alert events: the live
+detectors and alert rules watch every tenant's records together.
 """
 
 from __future__ import annotations
@@ -30,10 +34,14 @@ behind has missed the oldest, counted with the records it missed)."""
 
 
 class Subscriber:
-    """One live listener: its buffer, what it missed, and how to wake its task."""
+    """One live listener: its buffer, what it missed, how to wake its task, and its tenant (None:
+    the operator's view of every tenant)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, limit: int = SUBSCRIBER_BUFFER) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, limit: int = SUBSCRIBER_BUFFER, tenant: str | None = None
+    ) -> None:
         self._loop = loop
+        self.tenant = tenant
         self._buffer: deque[Record] = deque()
         self._events: deque[dict[str, Any]] = deque(maxlen=EVENT_BUFFER)
         self._limit = limit
@@ -42,7 +50,13 @@ class Subscriber:
         self.ready = asyncio.Event()
 
     def offer(self, records: Sequence[Record]) -> None:
-        """From the pipeline thread: keeps the newest `limit` records, counts what falls out."""
+        """From the pipeline thread: keeps the newest `limit` records (of its tenant), counts what
+        falls out."""
+        if self.tenant is not None:
+            tenant = self.tenant
+            records = [record for record in records if record.tenant == tenant]
+            if not records:
+                return
         with self._lock:
             self._buffer.extend(records)
             overflow = len(self._buffer) - self._limit
@@ -53,7 +67,10 @@ class Subscriber:
         self._loop.call_soon_threadsafe(self.ready.set)
 
     def offer_event(self, event: dict[str, Any]) -> None:
-        """From the pipeline thread: an anomaly or incident message (the oldest falls out when full)."""
+        """From the pipeline thread: an anomaly or incident message (the oldest falls out when full);
+        none for a tenant's subscriber."""
+        if self.tenant is not None:
+            return
         with self._lock:
             if len(self._events) == EVENT_BUFFER:
                 self.missed += 1
@@ -92,9 +109,9 @@ class LiveHub:
         for subscriber in subscribers:
             subscriber.offer_event(event)
 
-    def subscribe(self, limit: int = SUBSCRIBER_BUFFER) -> Subscriber:
-        """A new subscriber, fed from now on."""
-        subscriber = Subscriber(asyncio.get_running_loop(), limit)
+    def subscribe(self, limit: int = SUBSCRIBER_BUFFER, tenant: str | None = None) -> Subscriber:
+        """A new subscriber, fed from now on (with `tenant`, that tenant's records only)."""
+        subscriber = Subscriber(asyncio.get_running_loop(), limit, tenant)
         with self._lock:
             self._subscribers.add(subscriber)
         return subscriber
@@ -117,15 +134,17 @@ async def live_messages(
     limit: int = SUBSCRIBER_BUFFER,
     services: Sequence[str] = (),
     batched: bool = False,
+    tenant: str | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """What a subscriber is sent, as objects: `{"type": "record", "record": …}` (or, `batched`, one
     `{"type": "records", "records": […]}` for all the records that arrived together), `{"type":
     "anomaly", "anomaly": …}`, `{"type": "incident", "state": "opened"|"closed", "incident": …}`,
     `{"type": "missed", "missed": N}` and `{"type": "heartbeat"}` (the one source of both the SSE and
     WebSocket channels). `services`, when given, also filters anomalies and incidents (by the
-    services they concern); the query and level filter records only."""
+    services they concern); the query and level filter records only. With `tenant`, only that
+    tenant's records are sent, and no events."""
     wanted = set(services)
-    subscriber = hub.subscribe(limit)
+    subscriber = hub.subscribe(limit, tenant)
     try:
         yield {"type": "connected"}
         while True:
@@ -157,13 +176,14 @@ async def sse_events(
     heartbeat_s: float,
     limit: int = SUBSCRIBER_BUFFER,
     services: Sequence[str] = (),
+    tenant: str | None = None,
 ) -> AsyncIterator[bytes]:
     """Server-sent events: `event: record` with a record's JSON (as `logs --json`), `event: anomaly`
     and `event: incident` with the message as the WebSocket sends it, `event: missed` with
     `{"missed": N}` when the buffer overflowed, and a `: heartbeat` comment when idle. The records
     that arrived together go out in one write (one event each): a write per record cost more than
     encoding it."""
-    async for message in live_messages(hub, matcher, heartbeat_s, limit, services, batched=True):
+    async for message in live_messages(hub, matcher, heartbeat_s, limit, services, True, tenant):
         kind = message["type"]
         if kind in ("connected", "heartbeat"):
             yield b": " + kind.encode() + b"\n\n"

@@ -33,6 +33,7 @@ from loglens.server.ingest import (
     acknowledge,
     decode_body,
     push_limit,
+    push_tenant,
     read_body,
     read_decoded_body,
     refusal,
@@ -72,7 +73,9 @@ async def loki_push(request: Request) -> Response:
             max_bytes=daemon.config.server.max_body_bytes,
             **limits(daemon),
         )
-        await acknowledge(daemon, IngestJob(records=decoded.records, source="loki"))
+        await acknowledge(
+            daemon, IngestJob(records=decoded.records, source="loki", tenant=push_tenant(request))
+        )
     except Refused as exc:
         return refusal(exc)
     return Response(status_code=204)
@@ -87,7 +90,10 @@ async def es_bulk(request: Request, index: str | None = None) -> Response:
     try:
         body = await read_decoded_body(request, daemon.config.server.max_body_bytes)
         decoded = await decode_body(daemon, decode_es_bulk, body, time.time_ns(), index, **limits(daemon))
-        await acknowledge(daemon, IngestJob(records=decoded.records, source=f"es:{index or '_bulk'}"))
+        await acknowledge(
+            daemon,
+            IngestJob(records=decoded.records, source=f"es:{index or '_bulk'}", tenant=push_tenant(request)),
+        )
     except Refused as exc:
         answer = refusal(exc)
         answer.headers.update(ELASTIC)
@@ -105,7 +111,9 @@ async def otlp_logs(request: Request) -> Response:
     try:
         body = await read_decoded_body(request, daemon.config.server.max_body_bytes)
         decoded = await decode_body(daemon, decode_otlp, body, content_type, time.time_ns(), **limits(daemon))
-        await acknowledge(daemon, IngestJob(records=decoded.records, source="otlp"))
+        await acknowledge(
+            daemon, IngestJob(records=decoded.records, source="otlp", tenant=push_tenant(request))
+        )
     except Refused as exc:
         return refusal(exc)
     media = "application/json" if as_json else "application/x-protobuf"
@@ -124,7 +132,9 @@ async def hec_event(request: Request) -> JSONResponse:
         except PayloadError as exc:  # HEC answers with its own error codes
             status, payload = hec_error_response(exc)
             return JSONResponse(payload, status_code=status)
-        await acknowledge(daemon, IngestJob(records=decoded.records, source="hec"))
+        await acknowledge(
+            daemon, IngestJob(records=decoded.records, source="hec", tenant=push_tenant(request))
+        )
     except Refused as exc:
         return refusal(exc)
     status, payload = hec_response(decoded)
@@ -139,7 +149,9 @@ async def hec_raw(request: Request) -> JSONResponse:
         body = await read_decoded_body(request, daemon.config.server.max_body_bytes)
         params = dict(request.query_params)
         decoded = await decode_body(daemon, decode_hec_raw, body, time.time_ns(), params, **limits(daemon))
-        await acknowledge(daemon, IngestJob(records=decoded.records, source="hec"))
+        await acknowledge(
+            daemon, IngestJob(records=decoded.records, source="hec", tenant=push_tenant(request))
+        )
     except Refused as exc:
         return refusal(exc)
     return JSONResponse({"text": "Success", "code": 0})
@@ -152,7 +164,9 @@ async def datadog_logs(request: Request) -> JSONResponse:
     try:
         body = await read_decoded_body(request, daemon.config.server.max_body_bytes)
         decoded = await decode_body(daemon, decode_datadog, body, time.time_ns(), **limits(daemon))
-        await acknowledge(daemon, IngestJob(records=decoded.records, source="datadog"))
+        await acknowledge(
+            daemon, IngestJob(records=decoded.records, source="datadog", tenant=push_tenant(request))
+        )
     except Refused as exc:
         return refusal(exc)
     return JSONResponse({}, status_code=202)

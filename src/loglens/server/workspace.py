@@ -1,17 +1,19 @@
 """What the dashboard adds to the query API: records around a moment, the host's metrics, and the
-notes and bookmarks people leave (stored, so everyone using this loglens sees them)."""
+notes and bookmarks people leave (stored, so everyone using this loglens sees them). The notes and
+the host span every tenant: a tenant's request is refused them (403), and sees its own records only."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from loglens.errors import QueryError
 from loglens.formats.timestamp import to_iso_ms
-from loglens.output import record_json
 from loglens.query.timerange import parse_time_bound
+from loglens.server.discovery import api_record
+from loglens.server.tenancy import RequestScope, operator_only
 from loglens.store.base import ANNOTATION_KINDS, Annotation
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ def _bound(daemon: Daemon, text: str | None) -> int | None:
 @router.get("/context", summary="The records of a service just before and after a moment")
 def context(
     request: Request,
+    scope: RequestScope,
     ts: Annotated[str, Query(description="The moment (RFC 3339, or relative: now-5m).")],
     service: Annotated[str, Query(description="Whose records.")],
     before: Annotated[int, Query(ge=0, le=MAX_CONTEXT)] = 10,
@@ -39,16 +42,20 @@ def context(
     to `after` records after it, oldest first, as /api/logs returns them."""
     daemon: Daemon = request.app.state.daemon
     at = parse_time_bound(ts, tz=daemon.config.timezone)
-    store = daemon.store
+    store = scope.store
     upto = store.search("service = ? AND ts <= make_timestamp_ns(?)", [service, at], before + 1)
     later = store.search("service = ? AND ts > make_timestamp_ns(?)", [service, at], after, oldest=True)
     return {
-        "before": [{**record_json(r), "id": r.id, "raw": r.raw} for r in upto],
-        "after": [{**record_json(r), "id": r.id, "raw": r.raw} for r in later],
+        "before": [api_record(r) for r in upto],
+        "after": [api_record(r) for r in later],
     }
 
 
-@router.get("/host", summary="The daemon machine's CPU, memory, disk and network over time")
+@router.get(
+    "/host",
+    summary="The daemon machine's CPU, memory, disk and network over time",
+    dependencies=[Depends(operator_only)],
+)
 def host(
     request: Request,
     since: Annotated[str | None, Query()] = None,
@@ -90,17 +97,18 @@ def annotation_json(annotation: Annotation) -> dict[str, Any]:
 @router.get("/annotations", summary="Notes and bookmarks overlapping a time range")
 def list_annotations(
     request: Request,
+    scope: RequestScope,
     since: Annotated[str | None, Query()] = None,
     until: Annotated[str | None, Query()] = None,
 ) -> list[dict[str, Any]]:
     """Oldest first."""
     daemon: Daemon = request.app.state.daemon
-    found = daemon.store.annotations(_bound(daemon, since), _bound(daemon, until))
+    found = scope.store.annotations(_bound(daemon, since), _bound(daemon, until))
     return [annotation_json(a) for a in found]
 
 
 @router.post("/annotations", summary="Leave a note on a time range, or bookmark a record", status_code=201)
-def add_annotation(request: Request, body: AnnotationIn) -> dict[str, Any]:
+def add_annotation(request: Request, scope: RequestScope, body: AnnotationIn) -> dict[str, Any]:
     """The stored annotation (with its id). The author is the token's name when auth is on."""
     daemon: Daemon = request.app.state.daemon
     if body.kind not in ANNOTATION_KINDS:
@@ -114,14 +122,13 @@ def add_annotation(request: Request, body: AnnotationIn) -> dict[str, Any]:
         since=since, until=until, text=body.text, kind=body.kind, service=body.service,
         record_id=body.record_id, author=None if token is None else token.name,
     )  # fmt: skip
-    new_id = daemon.store.add_annotation(annotation)
-    stored = [a for a in daemon.store.annotations(since, None) if a.id == new_id]
+    new_id = scope.store.add_annotation(annotation)
+    stored = [a for a in scope.store.annotations(since, None) if a.id == new_id]
     return annotation_json(stored[0])
 
 
 @router.delete("/annotations/{annotation_id}", summary="Remove a note or bookmark", status_code=204)
-def delete_annotation(request: Request, annotation_id: int) -> None:
+def delete_annotation(scope: RequestScope, annotation_id: int) -> None:
     """404 when there is no such annotation."""
-    daemon: Daemon = request.app.state.daemon
-    if not daemon.store.delete_annotation(annotation_id):
+    if not scope.store.delete_annotation(annotation_id):
         raise HTTPException(404, f"no annotation {annotation_id}")

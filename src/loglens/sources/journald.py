@@ -25,6 +25,7 @@ from loglens.formats.level import level_from_syslog_pri
 from loglens.record import Level, Record
 from loglens.sources.file import Checkpoint
 from loglens.sources.lines import LineSplitter
+from loglens.tenants import config_tenant
 
 SOURCE = "journald"
 CHECKPOINT_PREFIX = "journald:"
@@ -51,7 +52,9 @@ _PRIORITY_LEVEL = "|".join((*PRIORITY_NAMES, "[0-7]"))
 _PRIORITY = re.compile(rf"(?:{_PRIORITY_LEVEL})(?:\.\.(?:{_PRIORITY_LEVEL}))?")
 _CURSOR_IN_JSON = re.compile(r'"__CURSOR"\s*:\s*"([^"\\]*)"')
 
-SETTINGS_KEYS = ("name", "directory", "files", "units", "identifiers", "priority", "since", "journalctl")
+SETTINGS_KEYS = (
+    "name", "directory", "files", "units", "identifiers", "priority", "since", "journalctl", "tenant",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class JournalSettings:
             goes to `--since` (`"2026-11-20 10:00"`, `"yesterday"`, `"-1h"`). Once a cursor is stored,
             `since` no longer matters.
         journalctl: the journalctl binary (a name found on PATH, or a path).
+        tenant: the tenant its records belong to ('' none; docs/api.md, Tenants).
     """
 
     name: str = "journald"
@@ -84,6 +88,7 @@ class JournalSettings:
     priority: str | None = None
     since: str | None = None
     journalctl: str = "journalctl"
+    tenant: str = ""
 
     @property
     def checkpoint_key(self) -> str:
@@ -103,6 +108,8 @@ def parse_journald(table: dict[str, Any], where: str) -> JournalSettings:
             values[key] = _text_list(value, key, where)
         elif key == "priority":
             values[key] = _priority(value, where)
+        elif key == "tenant":
+            values[key] = config_tenant(value, f"{where} [journald]")
         else:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{where}: [journald] {key} must be a non-empty string")

@@ -96,7 +96,11 @@ class LineSplitter:
             self._carry = data
         else:
             self._carry = data[last + 1 :]
-            lines, exact = decode_lines(data[:last])
+            # The CR of a CRLF ending the last line is part of its line end, not an empty line of its own.
+            crlf = data[last - 1 : last] == b"\r"
+            complete = data[: last - 1] if crlf else data[:last]
+            lines, exact = decode_lines(complete)
+            exact = exact and not crlf
             # A line of n characters has at most 4n bytes: most chunks need no byte-level look.
             if last > max_line and max(map(len, lines)) * 4 > max_line:
                 lines, cut = self._cut_long(data[:last])
@@ -139,7 +143,7 @@ class LineSplitter:
                 out.append(self._cut(raw[:keep], len(raw) - keep))
                 cut = True
             else:
-                out.extend(decode_lines(raw)[0])
+                out.extend(decode_lines(raw[:-1] if raw.endswith(b"\r") else raw)[0])  # CRLF: one line
         return out, cut
 
 

@@ -58,8 +58,8 @@ class SyslogFramer:
             if byte in (0x0A, 0x00):
                 if i - start > self._max:
                     out.append(self._mark(bytes(buffer[start : start + self._max]), i - start - self._max))
-                elif i > start:
-                    out.append(_text(bytes(buffer[start:i])))
+                elif i > start and (text := _text(bytes(buffer[start:i]))):  # not a lone CR
+                    out.append(text)
                 start = i + 1
         del buffer[:start]
         if len(buffer) > self._max:
@@ -99,8 +99,8 @@ class SyslogFramer:
                 return out
             message = bytes(buffer[space + 1 : space + 1 + length]).rstrip(b"\n\0")
             del buffer[: space + 1 + length]
-            if message:
-                out.append(_text(message))
+            if text := _text(message):
+                out.append(text)
 
     def _mark(self, head: bytes, dropped: int) -> str:
         self.cut += 1

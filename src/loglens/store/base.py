@@ -30,6 +30,7 @@ class StoredRecord:
     fields: dict[str, Any] | None
     parse_error: str | None
     params: list[str] | None = None
+    tenant: str = ""
 
 
 WINDOW_ORIGIN_NS = 946_857_600 * 10**9
@@ -289,6 +290,28 @@ class Store(Protocol):
 
     def metric_series(self, query: SeriesQuery) -> list[tuple[int, str | None, float]]:
         """(window start in ns, group, value) for each window and group holding a record, in order."""
+        ...
+
+    def rollback(self) -> None:
+        """Drops everything appended since the last commit."""
+        ...
+
+    def count(self) -> int:
+        """Records stored (committed)."""
+        ...
+
+    def applied_offset(self, stream: str) -> int:
+        """How far a bus stream's messages (a partition of it) are stored: the last stream sequence
+        committed with `advance_offset`, 0 when none (scale-out: see bus/processor.py)."""
+        ...
+
+    def advance_offset(self, stream: str, through_seq: int) -> None:
+        """Records, in the open transaction, that `stream`'s messages up to `through_seq` are stored.
+
+        A compare-and-set against the offset this store last read or wrote for `stream`: the commit
+        raises StaleOffsetError (and is rolled back) when another writer moved it meanwhile, so two
+        nodes holding one partition can never both store the same messages.
+        """
         ...
 
     def close(self) -> None:

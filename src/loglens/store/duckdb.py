@@ -19,7 +19,8 @@ import orjson
 import pyarrow as pa
 
 from loglens.analysis.buckets import MIN_FIELD_VALUES, WATCHED_FIELD
-from loglens.errors import QueryError, ReadOnlyError, StoreError
+from loglens.errors import QueryError, ReadOnlyError, StaleOffsetError, StoreError
+from loglens.json_text import dumps_any
 from loglens.mining.drain import TemplateChange
 from loglens.query.language import number_expr
 from loglens.record import LABEL_OF, Level, Record
@@ -55,7 +56,7 @@ COMPRESSIONS = ("zstd", "auto")
 _READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 _SEARCH_COLUMNS = (
     "id, epoch_ns(ts) AS ts, service, host, pid, level, message, raw, source, template_id, fields, "
-    "parse_error, params"
+    "parse_error, params, tenant"
 )
 _TEMPLATE_STATS = """
     UPDATE templates AS t SET
@@ -87,6 +88,8 @@ _SERIES_SQL = {
 """`SeriesQuery.aggregate` → its SQL over the value `v`; quantile_cont interpolates between values."""
 _NUMERIC_SERIES = frozenset({"sum", "avg", "min", "max", "quantile"})
 _RECORD_LIST = ", ".join(RECORD_COLUMNS)
+_LATER_COLUMNS = {"tenant": "''"}
+"""Columns added after archives were first written, with the value an older archive's rows take."""
 _IN_DAY = "ts >= make_timestamp_ns(?) AND ts < make_timestamp_ns(?)"
 """A UTC day of `records` as [start, end) in ns: the zone maps on `ts` skip the other row groups."""
 
@@ -110,6 +113,7 @@ _ARROW_SCHEMA = pa.schema(
         ("params", pa.list_(pa.string())),
         ("category", pa.string()),
         ("parse_error", pa.string()),
+        ("tenant", pa.string()),
     ]
 )
 assert tuple(_ARROW_SCHEMA.names) == RECORD_COLUMNS
@@ -134,7 +138,10 @@ def _fields_column(batch: Sequence[Record]) -> pa.Array:
     for record in batch:
         fields = record.fields
         if fields:
-            data += dumps(fields, default=str)
+            try:
+                data += dumps(fields, default=str)
+            except orjson.JSONEncodeError:  # nesting, integers or text orjson cannot write
+                data += dumps_any(fields)
             present.append(True)
         else:
             present.append(False)
@@ -186,6 +193,7 @@ def records_to_arrow(batch: Sequence[Record]) -> pa.Table:
         pa.array([r.params for r in batch], pa.list_(pa.string())),
         pa.array([r.category for r in batch], pa.string()),
         pa.array([r.parse_error for r in batch], pa.string()),
+        _text_column([r.tenant for r in batch]),
     ]
     return pa.Table.from_arrays(columns, schema=_PREPARED_SCHEMA)
 
@@ -269,6 +277,7 @@ class DuckDBStore:
         self._in_transaction = False
         self._uncommitted = 0
         self._template_ids: set[str] | None = None  # loaded on first save
+        self._offsets: dict[str, int] = {}  # bus offsets as last read or written (advance_offset)
 
     # -- schema ----------------------------------------------------------------------------------
 
@@ -433,6 +442,35 @@ class DuckDBStore:
             self._next_id -= self._uncommitted
             self._uncommitted = 0
             self._template_ids = None  # templates saved in the dropped transaction are gone too
+            self._offsets.clear()  # and the offsets moved in it: read again before moving them
+
+    def applied_offset(self, stream: str) -> int:
+        """The last bus sequence of `stream` committed (0: none); remembered for `advance_offset`."""
+        row = self._writer.execute("SELECT seq FROM bus_offsets WHERE stream = ?", [stream]).fetchone()
+        seq = int(row[0]) if row else 0
+        self._offsets[stream] = seq
+        return seq
+
+    def advance_offset(self, stream: str, through_seq: int) -> None:
+        """Moves `stream`'s offset to `through_seq` in the open transaction, if it is still where this
+        store last saw it (one writer per DuckDB file: the check guards against a caller's mistake)."""
+        if self.read_only:
+            raise ReadOnlyError("this store was opened read-only")
+        expected = self._offsets.get(stream)
+        con = self._writer
+        if not self._in_transaction:
+            con.execute("BEGIN TRANSACTION")
+            self._in_transaction = True
+        row = con.execute("SELECT seq FROM bus_offsets WHERE stream = ?", [stream]).fetchone()
+        current = int(row[0]) if row else 0
+        if expected is None or current != expected or through_seq <= current:
+            self.rollback()
+            raise StaleOffsetError(
+                f"bus offset of {stream} is {current}, this writer expected {expected} "
+                f"(moving to {through_seq})"
+            )
+        con.execute("INSERT OR REPLACE INTO bus_offsets (stream, seq) VALUES (?, ?)", [stream, through_seq])
+        self._offsets[stream] = through_seq
 
     def save_templates(self, changes: Sequence[TemplateChange]) -> None:
         """Adds new templates and the new text of generalised ones to the open transaction.
@@ -449,7 +487,7 @@ class DuckDBStore:
             self._template_ids = {row[0] for row in con.execute("SELECT id FROM templates").fetchall()}
         known = self._template_ids
         changes = list({c.id: c for c in changes}.values())  # the newest text of each template
-        new = [(c.id, c.service, c.text, c.catch_all) for c in changes if c.id not in known]
+        new = [(c.id, c.service, c.text, c.catch_all, c.tenant) for c in changes if c.id not in known]
         changed = [(c.text, c.id) for c in changes if c.id in known]
         if not self._in_transaction:
             con.execute("BEGIN TRANSACTION")
@@ -457,7 +495,8 @@ class DuckDBStore:
         try:
             if new:
                 con.executemany(
-                    "INSERT INTO templates (id, service, template, catch_all) VALUES (?, ?, ?, ?)", new
+                    "INSERT INTO templates (id, service, template, catch_all, tenant) VALUES (?, ?, ?, ?, ?)",
+                    new,
                 )
             if changed:
                 con.executemany("UPDATE templates SET template = ? WHERE id = ?", changed)
@@ -484,13 +523,14 @@ class DuckDBStore:
     # -- reading ---------------------------------------------------------------------------------
 
     def templates(self) -> list[TemplateChange]:
-        """Every stored template (id, service, text, catch-all), to resume mining where it stopped."""
+        """Every stored template (id, service, text, catch-all, tenant), to resume mining where it
+        stopped."""
         rows = (
             self._con.cursor()
-            .execute("SELECT id, service, template, catch_all FROM templates ORDER BY id")
+            .execute("SELECT id, service, template, catch_all, tenant FROM templates ORDER BY id")
             .fetchall()
         )
-        return [TemplateChange(str(r[0]), str(r[1]), str(r[2]), bool(r[3])) for r in rows]
+        return [TemplateChange(str(r[0]), str(r[1]), str(r[2]), bool(r[3]), str(r[4])) for r in rows]
 
     def template_texts(self, ids: Iterable[str]) -> dict[str, str]:
         """The text of each of these template ids that is stored."""
@@ -1048,7 +1088,8 @@ class DuckDBStore:
         cursor = self._con.cursor()
         try:
             columns = cursor.execute("DESCRIBE SELECT * FROM read_parquet(?)", [name]).fetchall()
-            missing = [c for c in RECORD_COLUMNS if c not in {str(row[0]) for row in columns}]
+            held = {str(row[0]) for row in columns}
+            missing = [c for c in RECORD_COLUMNS if c not in held and c not in _LATER_COLUMNS]
             if missing:
                 raise StoreError(
                     f"{path} is not an archive of loglens records (it has no {', '.join(missing)}): "
@@ -1063,7 +1104,10 @@ class DuckDBStore:
                 raise StoreError(
                     f"{path} gives {rows - ids:,} record ids twice: it is not an archive retention wrote"
                 )
-            picked = ", ".join(f"a.{column}" for column in RECORD_COLUMNS)
+            picked = ", ".join(
+                f"a.{column}" if column in held else f"{_LATER_COLUMNS[column]} AS {column}"
+                for column in RECORD_COLUMNS
+            )
             # Only the stored ids in the archive's range are compared: ids grow with time, so that is
             # the few row groups of its days, not the whole table.
             done = _first(cursor.execute(
@@ -1132,6 +1176,7 @@ def _stored(row: tuple[Any, ...]) -> StoredRecord:
         fields=orjson.loads(fields) if fields else None,
         parse_error=row[11],
         params=row[12],
+        tenant=row[13],
     )
 
 

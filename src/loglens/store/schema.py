@@ -103,6 +103,26 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        6,
+        [
+            # Who each record belongs to ('' none: the operator's own logs), and each template: a
+            # tenant's reads see its own records only, and templates are mined per tenant and service.
+            "ALTER TABLE records ADD COLUMN tenant VARCHAR NOT NULL DEFAULT ''",
+            "ALTER TABLE templates ADD COLUMN tenant VARCHAR NOT NULL DEFAULT ''",
+        ],
+    ),
+    (
+        7,
+        [
+            # Scale-out: per bus partition, the last stream sequence whose records are stored (the
+            # exactly-once fence of process nodes, moved in the same transaction as the records).
+            """CREATE TABLE IF NOT EXISTS bus_offsets (
+                stream VARCHAR PRIMARY KEY,
+                seq BIGINT NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1][0]
@@ -126,4 +146,5 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "params",
     "category",
     "parse_error",
+    "tenant",
 )

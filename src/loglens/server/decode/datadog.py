@@ -11,6 +11,7 @@ import orjson
 from loglens.formats.base import unparsed_record
 from loglens.formats.json import JSON_TYPE_NAMES, StructuredMapper, merge_in_order
 from loglens.formats.level import LevelClassifier, level_from_name
+from loglens.json_text import dumps_any
 from loglens.record import Record
 from loglens.server.decode.base import (
     DEFAULT_MAX_RECORDS,
@@ -108,7 +109,7 @@ def decode_datadog(
     bad: list[tuple[int, Record]] = []
     errors: list[str] = []
     for index, item in enumerate(data):
-        raw = orjson.dumps(item).decode()
+        raw = dumps_any(item).decode()
         if type(item) is not dict:
             kind = JSON_TYPE_NAMES.get(type(item), type(item).__name__)
             errors.append(f"log {index + 1}: not an object (got {kind})")

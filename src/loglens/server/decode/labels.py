@@ -26,7 +26,9 @@ def _unescape_one(match: re.Match[str]) -> str:
     code = match[1]
     head = code[0]
     if head in "xuU" and len(code) > 1:
-        return chr(int(code[1:], 16))
+        point = int(code[1:], 16)
+        # No character (a surrogate half, past U+10FFFF): kept as written, as Go's rejects are below.
+        return chr(point) if point <= 0x10FFFF and not 0xD800 <= point <= 0xDFFF else match[0]
     if head.isdigit() and len(code) == 3:
         return chr(int(code, 8))
     # An escape Go would reject is kept as written: a label is worth more than strictness here.

@@ -15,6 +15,7 @@ from google.protobuf.message import DecodeError
 
 from loglens.formats.base import SourceContext
 from loglens.formats.level import LevelClassifier, level_from_name
+from loglens.json_text import dumps_any
 from loglens.record import Level, Record
 from loglens.server.decode.base import (
     DEFAULT_MAX_BYTES,
@@ -33,6 +34,7 @@ __all__ = ["decode_loki"]
 
 SOURCE = "loki"
 _NS = 1_000_000_000
+_MAX_NS = 2**63 - 1  # the store keeps times as int64 ns (until 2262)
 
 # First present wins; Loki itself derives `service_name` from the same kind of list.
 _SERVICE_LABELS: Final = ("service_name", "service", "app", "job")
@@ -146,6 +148,8 @@ def _decode_protobuf(data: bytes, ctx: SourceContext, max_records: int) -> Decod
             check_record_count(len(records) + 1, max_records)
             stamp = entry.timestamp
             ts = stamp.seconds * _NS + stamp.nanos if stamp.seconds or stamp.nanos else None
+            if ts is not None and not 0 <= ts <= _MAX_NS:
+                ts = None  # no time the store can hold: timed when received, as without one
             metadata = {
                 pair.name.decode("utf-8", "replace"): pair.value.decode("utf-8", "replace")
                 for pair in entry.structuredMetadata
@@ -197,14 +201,14 @@ def _json_labels(value: Any) -> tuple[dict[str, str], str | None]:
         return {}, None
     if type(value) is not dict:
         return {}, '"stream" is not an object of labels'
-    return {str(key): v if type(v) is str else orjson.dumps(v).decode() for key, v in value.items()}, None
+    return {str(key): v if type(v) is str else dumps_any(v).decode() for key, v in value.items()}, None
 
 
 def _json_ts(value: Any) -> int | None:
     """A Loki timestamp: nanoseconds as a decimal string (Loki's form) or, leniently, a JSON integer."""
-    if type(value) is str and value.isascii() and value.isdigit():
-        return int(value)
-    if type(value) is int and value >= 0:
+    if type(value) is str and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    if type(value) is int and 0 <= value <= _MAX_NS:
         return value
     return None
 
@@ -219,12 +223,12 @@ def _json_entry(ctx: SourceContext, labels: dict[str, str], value: Any) -> tuple
     if rest:
         extra = rest[0]
         if type(extra) is dict:
-            metadata = {str(k): v if type(v) is str else orjson.dumps(v).decode() for k, v in extra.items()}
+            metadata = {str(k): v if type(v) is str else dumps_any(v).decode() for k, v in extra.items()}
         else:
             problem = "structured metadata is not an object"
     if type(line) is not str:
         problem = "the line is not a string"
-        line = orjson.dumps(line).decode()
+        line = dumps_any(line).decode()
     ts = _json_ts(stamp)
     if ts is None:
         problem = f"timestamp {stamp!r} is not nanoseconds since the epoch"
@@ -233,7 +237,7 @@ def _json_entry(ctx: SourceContext, labels: dict[str, str], value: Any) -> tuple
 
 def _unreadable(ctx: SourceContext, value: Any, error: str) -> Record:
     """A JSON item that holds no usable line, kept as its JSON text."""
-    raw = orjson.dumps(value).decode()
+    raw = dumps_any(value).decode()
     return Record(
         ts=ctx.observed_ns,
         observed_ts=ctx.observed_ns,

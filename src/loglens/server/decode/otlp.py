@@ -16,8 +16,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceResponse,
 )
 
-from loglens.formats.base import SourceContext
+from loglens.formats.base import SourceContext, process_id
 from loglens.formats.level import LevelClassifier, level_from_name
+from loglens.json_text import dumps_any
 from loglens.record import Level, Record
 from loglens.server.decode.base import (
     DEFAULT_MAX_RECORDS,
@@ -31,6 +32,7 @@ from loglens.server.decode.base import (
 __all__ = ["decode_otlp", "otlp_response"]
 
 SOURCE = "otlp"
+_MAX_NS: Final = 2**63 - 1
 _LEVEL_STARTS: Final = tuple(sorted(level.value for level in Level))
 _LEVELS: Final = tuple(Level(value) for value in _LEVEL_STARTS)
 # Hex lengths of trace and span ids: OTLP/JSON writes them as hex, where protobuf's JSON mapping
@@ -80,7 +82,7 @@ def _message(body: Any) -> str:
         return ""
     if type(value) is str:
         return value
-    return orjson.dumps(value).decode()
+    return dumps_any(value).decode()
 
 
 def decode_otlp(
@@ -130,7 +132,7 @@ def decode_otlp(
                         fields,
                         service if type(service) is str and service else SOURCE,
                         host if type(host) is str and host else None,
-                        pid if type(pid) is int else None,
+                        process_id(pid) if type(pid) is int else None,
                     )
                 )
     return Decoded(records, [])
@@ -143,7 +145,9 @@ def _record(
     level = level_from_severity(log.severity_number)
     if level is None and log.severity_text:
         level = level_from_name(log.severity_text)
-    ts = log.time_unix_nano or log.observed_time_unix_nano or ctx.observed_ns
+    # uint64 on the wire; the store's times are int64, so a time past 2262 counts as none.
+    stamps = (log.time_unix_nano, log.observed_time_unix_nano)
+    ts = next((stamp for stamp in stamps if 0 < stamp <= _MAX_NS), ctx.observed_ns)
     return Record(
         ts=ts,
         observed_ts=ctx.observed_ns,

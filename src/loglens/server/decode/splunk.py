@@ -14,6 +14,7 @@ import orjson
 from loglens.formats.base import SourceContext, unparsed_record
 from loglens.formats.json import StructuredMapper
 from loglens.formats.level import LevelClassifier, level_from_name
+from loglens.json_text import dumps_any
 from loglens.record import Record
 from loglens.server.decode.base import (
     DEFAULT_MAX_RECORDS,
@@ -124,13 +125,24 @@ def decode_hec_event(
     while pos < len(text):
         number = events.count()
         try:
-            envelope, end = _DECODER.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            problem = f"not JSON ({json_error_reason(exc)} at char {exc.pos})"
-            events.bad(text[pos:].strip(), number, CODE_INVALID_FORMAT, problem)
+            end = _DECODER.raw_decode(text, pos)[1]
+        except (ValueError, RecursionError) as exc:  # ValueError: also a number of over 4,300 digits
+            reason = (
+                f"{json_error_reason(exc)} at char {exc.pos}"
+                if isinstance(exc, json.JSONDecodeError)
+                else exc
+            )
+            events.bad(text[pos:].strip(), number, CODE_INVALID_FORMAT, f"not JSON ({reason})")
             break
         raw = text[pos:end]
         pos = _skip_space(text, end)
+        try:
+            # The standard decoder frames envelopes; orjson reads them as every other decoder does, so
+            # no lone surrogate or integer past 64 bits gets into a record the store could not write.
+            envelope = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            events.bad(raw, number, CODE_INVALID_FORMAT, f"not JSON ({json_error_reason(exc)})")
+            continue
         if type(envelope) is not dict:
             events.bad(raw, number, CODE_INVALID_FORMAT, "not a JSON object")
             continue
@@ -183,7 +195,7 @@ def _event_record(envelope: dict[str, Any], event: Any, raw: str, ctx: SourceCon
     service = _first_text(fields, _SERVICE_FIELDS)
     if type(event) is dict:
         # The event's own JSON is the log line; the envelope around it is transport.
-        line = orjson.dumps(event).decode()
+        line = dumps_any(event).decode()
         stash: dict[str, Any] = {}
         if ts is not None:
             stash.update(override_role(event, "time", ts))
@@ -196,7 +208,7 @@ def _event_record(envelope: dict[str, Any], event: Any, raw: str, ctx: SourceCon
         record = _MAPPER.records([(event, line)], ctx)[0]
         record.fields = restore(record.fields, stash, fields)
         return record
-    message = event if type(event) is str else orjson.dumps(event).decode()
+    message = event if type(event) is str else dumps_any(event).decode()
     return Record(
         ts=ctx.observed_ns if ts is None else ts,
         observed_ts=ctx.observed_ns,

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-import orjson
-
 # The mapper's key tables are the single source of truth for which keys mean what; reading them here
 # (rather than copying the names) keeps the two from drifting apart.
 from loglens.formats.json import OBJECT_MESSAGE_KEYS, ROLE_CANDIDATES
+from loglens.json_text import dumps_any
 
 __all__ = ["MISSING", "ROLES", "has_role", "override_role", "pop_path", "restore", "text_of"]
 
@@ -108,4 +107,4 @@ def text_of(value: Any) -> str:
     """A JSON value as message text: strings as they are, anything else as compact JSON."""
     if type(value) is str:
         return value
-    return orjson.dumps(value).decode()
+    return dumps_any(value).decode()

@@ -1,0 +1,47 @@
+"""Partitions, subjects and the lease assignment: stable, spread, and agreed by every node."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from loglens.bus.leases import wanted_partitions
+from loglens.bus.partition import partition_filter, partition_of, subject_for, subject_token
+
+
+def test_a_service_always_lands_in_the_same_partition() -> None:
+    # CRC-32, not Python's salted hash: the same in every process (a fixed value guards against a change).
+    assert partition_of("api", 16) == partition_of("api", 16)
+    assert [partition_of(s, 16) for s in ("api", "db", "nginx")] == [
+        __import__("zlib").crc32(s.encode()) % 16 for s in ("api", "db", "nginx")
+    ]
+
+
+def test_services_spread_over_partitions() -> None:
+    counts = Counter(partition_of(f"service-{i}", 16) for i in range(1_600))
+    assert len(counts) == 16
+    assert max(counts.values()) < 2 * min(counts.values())
+
+
+def test_subjects_are_single_tokens_under_the_partition() -> None:
+    assert subject_for("loglens.records", 7, "api") == "loglens.records.p007.api"
+    assert subject_token("a.b *>c d") == "a_b___c_d"
+    assert subject_token("") == "_"
+    subject = subject_for("x", 3, "web.front end")
+    assert subject.startswith("x.p003.") and subject.count(".") == 2
+    assert partition_filter("x", 3) == "x.p003.>"
+
+
+def test_every_partition_is_wanted_by_exactly_one_live_node() -> None:
+    nodes = ["a-1", "b-2", "c-3"]
+    shares = [wanted_partitions(node, nodes, 32) for node in nodes]
+    assert set().union(*shares) == set(range(32))
+    assert sum(len(share) for share in shares) == 32
+    assert all(len(share) >= 4 for share in shares)
+
+
+def test_a_node_leaving_moves_only_its_own_partitions() -> None:
+    before = {node: wanted_partitions(node, ["a", "b", "c"], 64) for node in "abc"}
+    after = {node: wanted_partitions(node, ["a", "b"], 64) for node in "ab"}
+    for node in "ab":
+        assert before[node] <= after[node]
+    assert after["a"] | after["b"] == set(range(64))
