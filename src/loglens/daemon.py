@@ -324,6 +324,7 @@ class Daemon:
             status["bus"] |= {
                 "node": self.processor.name,
                 "partitions": {str(p): offset for p, offset in sorted(stats.partitions.items())},
+                "lag": sum(stats.lag.values()),
                 "records": stats.records,
                 "messages": stats.messages,
                 "bad_messages": stats.bad_messages,

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError, NotFoundError
 
 from loglens.bus.codec import BusFormatError, decode_records
 from loglens.bus.leases import NODE_PREFIX, node_key, wanted_partitions
 from loglens.bus.nats import NatsBus
-from loglens.bus.partition import lease_key, offset_key, partition_filter, partition_of
+from loglens.bus.partition import consumer_name, lease_key, offset_key, partition_filter, partition_of
 from loglens.errors import StaleOffsetError
 from loglens.mining.drain import TemplateMiner
 from loglens.record import Record
@@ -75,6 +75,9 @@ class ProcessorStats:
     bad_messages: int = 0
     stale_commits: int = 0
     partitions: dict[int, int] = field(default_factory=dict)
+    """Per partition held: its stored offset (last stream sequence committed)."""
+    lag: dict[int, int] = field(default_factory=dict)
+    """Per partition held: messages published and not yet consumed, as of the last fetch."""
 
 
 class BusProcessor:
@@ -217,6 +220,7 @@ class BusProcessor:
                 log.warning("partition %d consumer ended with %s", partition, exc)
         del self._held[partition]
         self.stats.partitions.pop(partition, None)
+        self.stats.lag.pop(partition, None)
         if renounce:
             with contextlib.suppress(Exception):
                 await self._bus.leases.delete(lease_key(partition), last=held.revision)
@@ -225,17 +229,23 @@ class BusProcessor:
 
     async def _consume(self, partition: int, held: _Held) -> None:
         settings = self._bus.settings
+        durable = consumer_name(settings.stream, partition)
+        # The partition's durable consumer is made anew at the stored offset by each holder: the store,
+        # not the consumer, says what is stored (a consumer's acks may lag a commit, or lead a commit that
+        # failed). Deleting it also cuts off a stalled former holder still bound to it.
+        with contextlib.suppress(NotFoundError):
+            await self._bus.js.delete_consumer(settings.stream, durable)
         config = ConsumerConfig(
+            durable_name=durable,
+            filter_subject=partition_filter(settings.subject_prefix, partition),
             ack_policy=AckPolicy.ALL,
             ack_wait=ACK_WAIT_S,
             max_ack_pending=FETCH_MESSAGES * 4,
-            inactive_threshold=max(30.0, settings.lease_ttl * 5),
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE if held.offset else DeliverPolicy.ALL,
             opt_start_seq=held.offset + 1 if held.offset else None,
         )
-        sub = await self._bus.js.pull_subscribe(
-            partition_filter(settings.subject_prefix, partition), stream=settings.stream, config=config
-        )
+        await self._bus.js.add_consumer(settings.stream, config)
+        sub = await self._bus.js.pull_subscribe_bind(durable=durable, stream=settings.stream)
         loop = asyncio.get_running_loop()
         try:
             while not held.stopping and not self._stop:
@@ -253,6 +263,7 @@ class BusProcessor:
                     return
                 await messages[-1].ack()
                 self.stats.partitions[partition] = held.offset
+                self.stats.lag[partition] = messages[-1].metadata.num_pending
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()

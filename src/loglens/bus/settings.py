@@ -48,11 +48,11 @@ def parse_bus(table: dict[str, Any], where: str) -> BusSettings:
             if not isinstance(value, str) or not value or any(c in value for c in " *>\t"):
                 raise ConfigError(f"{where}: [bus] {key} must be a name without spaces or wildcards")
             values[key] = value
-    for key, least in (("partitions", 1), ("max_message_bytes", 1024)):
+    for key, least, most in (("partitions", 1, 1000), ("max_message_bytes", 1024, 4 * 2**20)):
         if key in table:
             value = table[key]
-            if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= 4096 * 1024:
-                raise ConfigError(f"{where}: [bus] {key} must be a whole number ≥ {least}")
+            if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+                raise ConfigError(f"{where}: [bus] {key} must be a whole number from {least} to {most}")
             values[key] = value
     for key, lowest in (("lease_ttl", 1.0), ("max_age_days", 0.0)):
         if key in table:
@@ -60,6 +60,4 @@ def parse_bus(table: dict[str, Any], where: str) -> BusSettings:
             if isinstance(value, bool) or not isinstance(value, int | float) or value < lowest:
                 raise ConfigError(f"{where}: [bus] {key} must be a number ≥ {lowest:g}")
             values[key] = float(value)
-    if "partitions" in values and values["partitions"] > 1000:
-        raise ConfigError(f"{where}: [bus] partitions must be at most 1000")
     return BusSettings(**values)

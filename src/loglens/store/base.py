@@ -8,7 +8,9 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from loglens.errors import QueryError, StaleOffsetError, StoreError
 from loglens.mining.drain import TemplateChange
+from loglens.query.language import number_expr
 from loglens.record import Record
 from loglens.sources.file import Checkpoint
 
@@ -39,6 +41,22 @@ minutes start on the minute, days at 00:00 UTC and weeks on a Monday."""
 
 SERIES_AGGREGATES = ("count", "sum", "avg", "min", "max", "quantile", "unique")
 """What `Store.metric_series` can compute per window (see `SeriesQuery.aggregate`)."""
+NUMERIC_SERIES = frozenset({"sum", "avg", "min", "max", "quantile"})
+"""The aggregates of a DOUBLE value: records whose value is not a finite number are skipped."""
+_SERIES_SQL = {
+    "count": "count(*)",
+    "sum": "sum(v)",
+    "avg": "avg(v)",
+    "min": "min(v)",
+    "max": "max(v)",
+    "unique": "count(DISTINCT v)",
+}
+"""`SeriesQuery.aggregate` → its SQL over the value `v`, alike in every engine (`SeriesDialect.quantile`
+is not)."""
+HIT_KEYS = {"level": "level", "service": "service", "template": "template_id", "category": "category"}
+"""What `Store.hits` counts by, and the column each names."""
+FIELD_SAMPLE_ROWS = 2_000
+"""Records per service whose field names are read to find the watched fields of a replay."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +178,132 @@ class Document:
 
 
 DOCUMENT_KINDS = ("alert", "alert_event", "silence", "alert_rule", "signature", "insight")
+
+
+# -- pieces both backends build their statements and checks from -----------------------------------
+# Where the two engines do the same thing, it is written once here, so that they cannot drift apart
+# (tests/store/test_postgres.py compares their answers); what differs by dialect stays in each.
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesDialect:
+    """How one engine writes the parts of the `metric_series` statement that differ by dialect (see
+    `series_statement`).
+
+    Attributes:
+        ts_ns: a record's `ts` as ns since the epoch.
+        step_points: a set-returning expression of the points from `{first}` up to, not including,
+            `{stop}`, every `k.s`.
+        quantile: the percentile of `v` at `?` (0..1), interpolating linearly between values.
+        finite: the condition that the DOUBLE `v` is a finite number.
+        group_order: `g` ordered by its bytes, NULL first.
+    """
+
+    ts_ns: str
+    step_points: str
+    quantile: str
+    finite: str
+    group_order: str
+
+
+def series_statement(query: SeriesQuery, dialect: SeriesDialect) -> tuple[str, list[object]]:
+    """The statement computing `Store.metric_series`, with its `?` parameters: (window start in ns,
+    group, value) rows per window and group, by `query`'s rules (see `SeriesQuery`).
+
+    A sliding window is computed by placing each record in every step point whose window holds it
+    (window / step of them) and aggregating per point: exact for every aggregate, percentiles and
+    distinct counts included, which running sums over a frame could not give. Raises StoreError for
+    an aggregate not in SERIES_AGGREGATES.
+    """
+    aggregate = dialect.quantile if query.aggregate == "quantile" else _SERIES_SQL.get(query.aggregate)
+    if aggregate is None:
+        raise StoreError(f"unknown series aggregate {query.aggregate!r}")
+    # A field holding "NaN" or "inf" casts to a non-finite DOUBLE that would poison every window.
+    finite = f" AND {dialect.finite}" if query.aggregate in NUMERIC_SERIES else ""
+    # Times are ns relative to the origin; `((x % n) + n) % n` is a floor modulo (`%` keeps the sign
+    # of x), so records before the origin fall in the right window too.
+    if query.step_ns is None:
+        placed = "SELECT t - ((t % k.w) + k.w) % k.w AS start, g, v FROM hits, k"
+    else:
+        points = dialect.step_points.format(first="t + ((-t % k.s) + k.s) % k.s", stop="t + k.w")
+        placed = f"""
+                SELECT p - k.w AS start, g, v FROM (
+                    SELECT {points} AS p, g, v
+                    FROM hits, k
+                ) AS points, k, (SELECT max(t) AS hi FROM hits) AS newest
+                WHERE p <= newest.hi + ((-newest.hi % k.s) + k.s) % k.s"""
+    statement = f"""
+            WITH k AS (SELECT CAST(? AS BIGINT) AS w, CAST(? AS BIGINT) AS s),
+            hits AS (
+                SELECT * FROM (
+                    SELECT {dialect.ts_ns} - CAST(? AS BIGINT) AS t, {query.group} AS g, {query.value} AS v
+                    FROM records WHERE ({query.where})
+                ) AS q WHERE v IS NOT NULL{finite}
+            ),
+            placed AS ({placed})
+            SELECT start + CAST(? AS BIGINT), g, {aggregate} FROM placed
+            GROUP BY start, g ORDER BY start, {dialect.group_order}
+        """
+    params: list[object] = [
+        query.window_ns,
+        query.step_ns or query.window_ns,
+        WINDOW_ORIGIN_NS,
+        *query.group_params,
+        *query.value_params,
+        *query.params,
+        WINDOW_ORIGIN_NS,
+    ]
+    if query.aggregate == "quantile":
+        params.append(query.quantile)
+    return statement, params
+
+
+def hit_column(by: str) -> str:
+    """The column `Store.hits` counts by for `by`; QueryError when `by` is not in HIT_KEYS."""
+    if by not in HIT_KEYS:
+        raise QueryError(f"hits are counted by {', '.join(HIT_KEYS)}, not {by!r}")
+    return HIT_KEYS[by]
+
+
+def watched_values(names: Iterable[str]) -> Iterator[tuple[str, str, list[object]]]:
+    """(name, SQL of its value as a DOUBLE, that SQL's parameters) for each watched field name; a
+    name no query could write is not watched, so it is skipped."""
+    for name in names:
+        params: list[object] = []
+        try:
+            value = number_expr(name, params)
+        except QueryError:
+            continue
+        yield name, value, params
+
+
+def template_stats_sql(figures: str) -> str:
+    """The UPDATE adding a commit's records to their templates' count, first and last seen and most
+    severe level. `figures` is a FROM item named `d` with the columns template_id, n (records),
+    first_seen, last_seen, severity (the highest) and level (its label)."""
+    return f"""
+    UPDATE templates AS t SET
+        count = t.count + d.n,
+        first_seen = least(t.first_seen, d.first_seen),
+        last_seen = greatest(t.last_seen, d.last_seen),
+        level = CASE WHEN t.level IS NULL OR d.severity > t.severity THEN d.level ELSE t.level END,
+        severity = greatest(t.severity, d.severity)
+    FROM {figures}
+    WHERE t.id = d.template_id
+"""
+
+
+def check_document_kind(kind: str) -> None:
+    """Raises StoreError unless `kind` is one of DOCUMENT_KINDS (before anything is written)."""
+    if kind not in DOCUMENT_KINDS:
+        raise StoreError(f"unknown document kind {kind!r}")
+
+
+def stale_offset(stream: str, current: int, expected: int | None, through_seq: int) -> StaleOffsetError:
+    """What `Store.advance_offset` raises when `stream`'s offset is not where this writer last saw it."""
+    return StaleOffsetError(
+        f"bus offset of {stream} is {current}, this writer expected {expected} (moving to {through_seq})"
+    )
 
 
 class Store(Protocol):

@@ -19,25 +19,43 @@ import orjson
 import pyarrow as pa
 
 from loglens.analysis.buckets import MIN_FIELD_VALUES, WATCHED_FIELD
-from loglens.errors import QueryError, ReadOnlyError, StaleOffsetError, StoreError
+from loglens.errors import ReadOnlyError, StoreError
 from loglens.json_text import dumps_any
 from loglens.mining.drain import TemplateChange
-from loglens.query.language import number_expr
 from loglens.record import LABEL_OF, Level, Record
 from loglens.sources.file import Checkpoint
 from loglens.store.base import (
-    DOCUMENT_KINDS,
+    FIELD_SAMPLE_ROWS,
     WINDOW_ORIGIN_NS,
     Annotation,
     Document,
-    LevelCount,
     PatternStats,
     RecordCounts,
+    SeriesDialect,
     SeriesQuery,
     StoredRecord,
-    TemplateCount,
+    check_document_kind,
+    hit_column,
+    series_statement,
+    stale_offset,
+    template_stats_sql,
+    watched_values,
 )
 from loglens.store.retention import ArchivedDay, DaySize, RestoredFile, StoreSize, day_bounds
+from loglens.store.rows import (
+    annotation_row,
+    checkpoint_row,
+    document_row,
+    stamped_document,
+    template_row,
+    to_annotation,
+    to_checkpoint,
+    to_document,
+    to_hits,
+    to_record_counts,
+    to_stored_record,
+    to_template_change,
+)
 from loglens.store.schema import CURRENT_VERSION, MIGRATIONS, RECORD_COLUMNS, SCHEMA_VERSION_KEY
 
 DEFAULT_MEMORY_LIMIT = "32MB"
@@ -49,8 +67,6 @@ WAL_CAP = "256MB"
 """Write-ahead log size past which DuckDB checkpoints on its own. The store checkpoints itself once per
 row group filled (see `commit`); this cap only matters for rows so wide that a row group's worth of log
 would pass it."""
-FIELD_SAMPLE_ROWS = 2_000
-"""Records per service whose field names are read to find the watched fields of a replay."""
 DEFAULT_COMPRESSION = "zstd"
 COMPRESSIONS = ("zstd", "auto")
 _READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
@@ -58,35 +74,20 @@ _SEARCH_COLUMNS = (
     "id, epoch_ns(ts) AS ts, service, host, pid, level, message, raw, source, template_id, fields, "
     "parse_error, params, tenant"
 )
-_TEMPLATE_STATS = """
-    UPDATE templates AS t SET
-        count = t.count + d.n,
-        first_seen = least(t.first_seen, d.first_seen),
-        last_seen = greatest(t.last_seen, d.last_seen),
-        level = CASE WHEN t.level IS NULL OR d.severity > t.severity THEN d.level ELSE t.level END,
-        severity = greatest(t.severity, d.severity)
-    FROM (
+_TEMPLATE_STATS = template_stats_sql("""(
         SELECT template_id, count(*) AS n, min(ts) AS first_seen, max(ts) AS last_seen,
                max(severity) AS severity, arg_max(level, severity) AS level
         FROM records WHERE id >= ? AND template_id IS NOT NULL GROUP BY template_id
-    ) AS d
-    WHERE t.id = d.template_id
-"""
+    ) AS d""")
 """Adds the records appended since the last commit to their templates' counts, times and level."""
 _FETCH_ROWS = 10_000
-HIT_KEYS = {"level": "level", "service": "service", "template": "template_id", "category": "category"}
-"""What `hits` counts by, and the column each names."""
-_SERIES_SQL = {
-    "count": "count(*)",
-    "sum": "sum(v)",
-    "avg": "avg(v)",
-    "min": "min(v)",
-    "max": "max(v)",
-    "quantile": "quantile_cont(v, ?)",
-    "unique": "count(DISTINCT v)",
-}
-"""`SeriesQuery.aggregate` → its SQL over the value `v`; quantile_cont interpolates between values."""
-_NUMERIC_SERIES = frozenset({"sum", "avg", "min", "max", "quantile"})
+_SERIES_DIALECT = SeriesDialect(
+    ts_ns="epoch_ns(ts)",
+    step_points="unnest(range({first}, {stop}, k.s))",
+    quantile="quantile_cont(v, ?)",
+    finite="isfinite(v)",
+    group_order="g NULLS FIRST",
+)
 _RECORD_LIST = ", ".join(RECORD_COLUMNS)
 _LATER_COLUMNS = {"tenant": "''"}
 """Columns added after archives were first written, with the value an older archive's rows take."""
@@ -398,15 +399,7 @@ class DuckDBStore:
                     'INSERT OR REPLACE INTO checkpoints (path, inode, "offset", fingerprint, '
                     "fingerprint_len, updated_at, skip_records) "
                     "VALUES (?, ?, ?, ?, ?, make_timestamp_ns(?), ?)",
-                    [
-                        checkpoint.path,
-                        checkpoint.inode,
-                        checkpoint.offset,
-                        checkpoint.fingerprint,
-                        checkpoint.fingerprint_len,
-                        committed_ns,
-                        checkpoint.skip,
-                    ],
+                    checkpoint_row(checkpoint, committed_ns),
                 )
             con.execute("COMMIT")
         except BaseException:
@@ -465,10 +458,7 @@ class DuckDBStore:
         current = int(row[0]) if row else 0
         if expected is None or current != expected or through_seq <= current:
             self.rollback()
-            raise StaleOffsetError(
-                f"bus offset of {stream} is {current}, this writer expected {expected} "
-                f"(moving to {through_seq})"
-            )
+            raise stale_offset(stream, current, expected, through_seq)
         con.execute("INSERT OR REPLACE INTO bus_offsets (stream, seq) VALUES (?, ?)", [stream, through_seq])
         self._offsets[stream] = through_seq
 
@@ -487,7 +477,7 @@ class DuckDBStore:
             self._template_ids = {row[0] for row in con.execute("SELECT id FROM templates").fetchall()}
         known = self._template_ids
         changes = list({c.id: c for c in changes}.values())  # the newest text of each template
-        new = [(c.id, c.service, c.text, c.catch_all, c.tenant) for c in changes if c.id not in known]
+        new = [template_row(c) for c in changes if c.id not in known]
         changed = [(c.text, c.id) for c in changes if c.id in known]
         if not self._in_transaction:
             con.execute("BEGIN TRANSACTION")
@@ -503,7 +493,7 @@ class DuckDBStore:
         except BaseException:
             self.rollback()
             raise
-        known.update(row[0] for row in new)
+        known.update(c.id for c in changes)
 
     def checkpoint(self, path: str) -> Checkpoint | None:
         """The last checkpoint saved for `path` (as resolved by discovery)."""
@@ -514,11 +504,7 @@ class DuckDBStore:
                 [path],
             )
         )
-        if row is None:
-            return None
-        return Checkpoint(
-            str(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4]), int(row[5]), int(row[6] or 0)
-        )
+        return None if row is None else to_checkpoint(row)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -530,7 +516,7 @@ class DuckDBStore:
             .execute("SELECT id, service, template, catch_all, tenant FROM templates ORDER BY id")
             .fetchall()
         )
-        return [TemplateChange(str(r[0]), str(r[1]), str(r[2]), bool(r[3]), str(r[4])) for r in rows]
+        return [to_template_change(row) for row in rows]
 
     def template_texts(self, ids: Iterable[str]) -> dict[str, str]:
         """The text of each of these template ids that is stored."""
@@ -607,11 +593,7 @@ class DuckDBStore:
             f"SELECT level, max(severity), count(*), service FROM records WHERE ({where}) GROUP BY ALL",
             list(params),
         ).fetchall()
-        return RecordCounts(
-            total=sum(int(row[2]) for row in levels),
-            templates=tuple(TemplateCount(*row) for row in templates),
-            levels=tuple(LevelCount(*row) for row in levels),
-        )
+        return to_record_counts(templates, levels)
 
     def minute_stats(
         self, where: str, params: Sequence[object], watched_fields: Sequence[str] | None
@@ -634,12 +616,7 @@ class DuckDBStore:
         if watched_fields is None:
             watched_fields = self._watched_field_names(con, where, params)
         fields: list[tuple[Any, ...]] = []
-        for name in watched_fields:
-            value_params: list[object] = []
-            try:
-                value = number_expr(name, value_params)
-            except QueryError:
-                continue  # a key no query could name is not watched
+        for name, value, value_params in watched_values(watched_fields):
             fields.extend(
                 con.execute(
                     f"""
@@ -710,7 +687,7 @@ class DuckDBStore:
                 f"SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} ORDER BY ts, id LIMIT ?",
                 [*params, limit],
             ).fetchall()
-            yield from map(_stored, rows)
+            yield from map(to_stored_record, rows)
             return
         if limit is not None:
             rows = con.execute(
@@ -718,7 +695,7 @@ class DuckDBStore:
                 "ORDER BY ts DESC, id DESC LIMIT ?) ORDER BY ts, id",
                 [*params, limit],
             ).fetchall()
-            yield from map(_stored, rows)
+            yield from map(to_stored_record, rows)
             return
         result = con.execute(
             f"SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} ORDER BY ts, id", list(params)
@@ -727,7 +704,7 @@ class DuckDBStore:
             chunk = result.fetchmany(_FETCH_ROWS)
             if not chunk:
                 break
-            yield from map(_stored, chunk)
+            yield from map(to_stored_record, chunk)
 
     def hits(
         self, where: str, params: Sequence[object], bucket_ns: int, by: str
@@ -735,9 +712,7 @@ class DuckDBStore:
         """Records matching `where` counted per time bucket (`bucket_ns` long, counted from
         WINDOW_ORIGIN_NS) and per `by` (level, service, template or category): (bucket start ns, key,
         count), in order. Records without a template (or category) count under the empty key."""
-        if by not in HIT_KEYS:
-            raise QueryError(f"hits are counted by {', '.join(HIT_KEYS)}, not {by!r}")
-        by = HIT_KEYS[by]
+        by = hit_column(by)
         rows = (
             self._con.cursor()
             .execute(
@@ -747,7 +722,7 @@ class DuckDBStore:
             )
             .fetchall()
         )
-        return [(int(b), "" if k is None else str(k), int(n)) for b, k, n in rows]
+        return to_hits(rows)
 
     def sql(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Runs one read-only statement (SELECT, EXPLAIN) and returns (column names, rows)."""
@@ -772,51 +747,9 @@ class DuckDBStore:
             raise StoreError(f"SQL error: {exc}") from None
 
     def metric_series(self, query: SeriesQuery) -> list[tuple[int, str | None, float]]:
-        """(window start in ns, group, value) per window and group, by `query`'s rules (`SeriesQuery`).
-
-        A sliding window is computed by placing each record in every step point whose window holds it
-        (window / step of them) and aggregating per point: exact for every aggregate, percentiles and
-        distinct counts included, which running sums over a frame could not give.
-        """
-        aggregate = _SERIES_SQL.get(query.aggregate)
-        if aggregate is None:
-            raise StoreError(f"unknown series aggregate {query.aggregate!r}")
-        # A field holding "NaN" or "inf" casts to a non-finite DOUBLE that would poison every window.
-        finite = " AND isfinite(v)" if query.aggregate in _NUMERIC_SERIES else ""
-        # Times are ns relative to the origin; `((x % n) + n) % n` is a floor modulo (DuckDB's `%`
-        # keeps the sign of x), so records before the origin fall in the right window too.
-        if query.step_ns is None:
-            placed = "SELECT t - ((t % k.w) + k.w) % k.w AS start, g, v FROM hits, k"
-        else:
-            placed = """
-                SELECT p - k.w AS start, g, v FROM (
-                    SELECT unnest(range(t + ((-t % k.s) + k.s) % k.s, t + k.w, k.s)) AS p, g, v
-                    FROM hits, k
-                ), k, (SELECT max(t) AS hi FROM hits) AS newest
-                WHERE p <= newest.hi + ((-newest.hi % k.s) + k.s) % k.s"""
-        statement = f"""
-            WITH k AS (SELECT CAST(? AS BIGINT) AS w, CAST(? AS BIGINT) AS s),
-            hits AS (
-                SELECT * FROM (
-                    SELECT epoch_ns(ts) - CAST(? AS BIGINT) AS t, {query.group} AS g, {query.value} AS v
-                    FROM records WHERE ({query.where})
-                ) WHERE v IS NOT NULL{finite}
-            ),
-            placed AS ({placed})
-            SELECT start + CAST(? AS BIGINT), g, {aggregate} FROM placed
-            GROUP BY start, g ORDER BY start, g NULLS FIRST
-        """
-        params: list[object] = [
-            query.window_ns,
-            query.step_ns or query.window_ns,
-            WINDOW_ORIGIN_NS,
-            *query.group_params,
-            *query.value_params,
-            *query.params,
-            WINDOW_ORIGIN_NS,
-        ]
-        if query.aggregate == "quantile":
-            params.append(query.quantile)
+        """(window start in ns, group, value) per window and group, by `query`'s rules (`SeriesQuery`;
+        how: `series_statement`)."""
+        statement, params = series_statement(query, _SERIES_DIALECT)
         rows = self._con.cursor().execute(statement, params).fetchall()
         return [(int(start), group, value) for start, group, value in rows]
 
@@ -832,16 +765,7 @@ class DuckDBStore:
                 "INSERT INTO annotations (created, author, kind, since, until, service, record_id, text) "
                 "VALUES (make_timestamp_ns(?), ?, ?, make_timestamp_ns(?), make_timestamp_ns(?), ?, ?, ?) "
                 "RETURNING id",
-                [
-                    annotation.created or time.time_ns(),
-                    annotation.author,
-                    annotation.kind,
-                    annotation.since,
-                    annotation.until,
-                    annotation.service,
-                    annotation.record_id,
-                    annotation.text,
-                ],
+                annotation_row(annotation, time.time_ns()),
             )
         )
         assert row is not None
@@ -860,13 +784,7 @@ class DuckDBStore:
             )
             .fetchall()
         )
-        return [
-            Annotation(
-                id=int(r[0]), created=int(r[1]), author=r[2], kind=r[3], since=int(r[4]),
-                until=None if r[5] is None else int(r[5]), service=r[6], record_id=r[7], text=r[8],
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [to_annotation(row) for row in rows]
 
     def delete_annotation(self, annotation_id: int) -> bool:
         """Removes one annotation; False when there was none with this id."""
@@ -884,23 +802,20 @@ class DuckDBStore:
         table the writer does). An empty id takes the next number of the shared sequence."""
         if self.read_only:
             raise ReadOnlyError("this store was opened read-only")
-        if document.kind not in DOCUMENT_KINDS:
-            raise StoreError(f"unknown document kind {document.kind!r}")
+        check_document_kind(document.kind)
         cursor = self._con.cursor()
         doc_id = document.id
         if not doc_id:
             row = _first(cursor.execute("SELECT nextval('document_ids')"))
             assert row is not None
             doc_id = str(row[0])
-        now = time.time_ns()
-        created = document.created or now
-        updated = document.updated or now
+        stored = stamped_document(document, doc_id, time.time_ns())
         cursor.execute(
             "INSERT OR REPLACE INTO documents (kind, id, created, updated, state, body) "
             "VALUES (?, ?, make_timestamp_ns(?), make_timestamp_ns(?), ?, ?)",
-            [document.kind, doc_id, created, updated, document.state, orjson.dumps(document.body).decode()],
+            document_row(stored),
         )
-        return Document(document.kind, doc_id, document.body, document.state, created, updated)
+        return stored
 
     def documents(
         self, kind: str, state: str | None = None, since_ns: int | None = None, limit: int | None = None
@@ -917,7 +832,7 @@ class DuckDBStore:
             )
             .fetchall()
         )
-        return [_document(row) for row in rows]
+        return [to_document(row) for row in rows]
 
     def document(self, kind: str, document_id: str) -> Document | None:
         """One document, or None."""
@@ -928,7 +843,7 @@ class DuckDBStore:
                 [kind, document_id],
             )
         )
-        return None if row is None else _document(row)
+        return None if row is None else to_document(row)
 
     def delete_document(self, kind: str, document_id: str) -> bool:
         """Removes one document; False when there was none."""
@@ -1153,31 +1068,6 @@ def _sync_and_rename(tmp: Path, path: Path) -> None:
         os.fsync(folder)
     finally:
         os.close(folder)
-
-
-def _document(row: tuple[Any, ...]) -> Document:
-    kind, doc_id, body, state, created, updated = row
-    return Document(kind, doc_id, orjson.loads(body), state, int(created), int(updated))
-
-
-def _stored(row: tuple[Any, ...]) -> StoredRecord:
-    fields = row[10]
-    return StoredRecord(
-        id=row[0],
-        ts=row[1],
-        service=row[2],
-        host=row[3],
-        pid=row[4],
-        level=row[5],
-        message=row[6],
-        raw=row[7],
-        source=row[8],
-        template_id=row[9],
-        fields=orjson.loads(fields) if fields else None,
-        parse_error=row[11],
-        params=row[12],
-        tenant=row[13],
-    )
 
 
 def open_store(

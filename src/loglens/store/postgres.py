@@ -31,22 +31,26 @@ from loglens.analysis.buckets import MIN_FIELD_VALUES, WATCHED_FIELD
 from loglens.errors import QueryError, ReadOnlyError, StaleOffsetError, StoreError
 from loglens.json_text import dumps_any
 from loglens.mining.drain import TemplateChange
-from loglens.query.language import number_expr
 from loglens.record import Level, Record
 from loglens.sources.file import Checkpoint
 from loglens.store.base import (
-    DOCUMENT_KINDS,
+    FIELD_SAMPLE_ROWS,
     WINDOW_ORIGIN_NS,
     Annotation,
     Document,
-    LevelCount,
     PatternStats,
     RecordCounts,
+    SeriesDialect,
     SeriesQuery,
     StoredRecord,
-    TemplateCount,
+    check_document_kind,
+    hit_column,
+    series_statement,
+    stale_offset,
+    template_stats_sql,
+    watched_values,
 )
-from loglens.store.duckdb import FIELD_SAMPLE_ROWS, HIT_KEYS, records_to_arrow
+from loglens.store.duckdb import records_to_arrow
 from loglens.store.postgres_schema import (
     CURRENT_VERSION,
     DAY_NS,
@@ -56,6 +60,21 @@ from loglens.store.postgres_schema import (
     partition_name,
 )
 from loglens.store.postgres_sql import to_postgres, translate
+from loglens.store.rows import (
+    Row,
+    annotation_row,
+    checkpoint_row,
+    document_row,
+    stamped_document,
+    template_row,
+    to_annotation,
+    to_checkpoint,
+    to_document,
+    to_hits,
+    to_record_counts,
+    to_stored_record,
+    to_template_change,
+)
 
 __all__ = ["COMMIT_ROWS", "PostgresStore", "copy_text"]
 
@@ -88,19 +107,15 @@ _MINUTE = f"ts - ((ts % {_MINUTE_NS}) + {_MINUTE_NS}) % {_MINUTE_NS}"
 """The UTC minute a record's `ts` falls in (a floor, also before 1970)."""
 _MOST_SEVERE_LEVEL = "substr(max(lpad(severity::text, 3, '0') || level), 4)"
 """DuckDB's arg_max(level, severity): the label of the most severe level (a label per severity)."""
-_FINITE = " AND v > '-Infinity'::float8 AND v < 'Infinity'::float8"
+_FINITE = "v > '-Infinity'::float8 AND v < 'Infinity'::float8"
 """DuckDB's isfinite(v): PostgreSQL orders NaN above Infinity, so both bounds exclude it."""
-_SERIES_SQL = {
-    "count": "count(*)",
-    "sum": "sum(v)",
-    "avg": "avg(v)",
-    "min": "min(v)",
-    "max": "max(v)",
-    "quantile": "percentile_cont(%s) WITHIN GROUP (ORDER BY v)",
-    "unique": "count(DISTINCT v)",
-}
-"""`SeriesQuery.aggregate` → its SQL over `v`; percentile_cont interpolates as DuckDB's quantile_cont."""
-_NUMERIC_SERIES = frozenset({"sum", "avg", "min", "max", "quantile"})
+_SERIES_DIALECT = SeriesDialect(
+    ts_ns="ts",
+    step_points="generate_series({first}, {stop} - 1, k.s)",
+    quantile="percentile_cont(?) WITHIN GROUP (ORDER BY v)",  # interpolates as DuckDB's quantile_cont
+    finite=_FINITE,
+    group_order='g COLLATE "C" NULLS FIRST',  # DuckDB orders text by its bytes
+)
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 _LABELS = {int(level): level.label for level in Level}
 _READ_KEYWORDS = frozenset({"select", "with", "values", "table", "explain", "show"})
@@ -108,20 +123,12 @@ _TEMPLATE_UPSERT = (
     "INSERT INTO templates (id, service, template, catch_all, tenant) VALUES (%s, %s, %s, %s, %s) "
     "ON CONFLICT (id) DO UPDATE SET template = EXCLUDED.template"
 )
-_TEMPLATE_STATS = """
-    UPDATE templates AS t SET
-        count = t.count + d.n,
-        first_seen = least(t.first_seen, d.first_seen),
-        last_seen = greatest(t.last_seen, d.last_seen),
-        level = CASE WHEN t.level IS NULL OR d.severity > t.severity THEN d.level ELSE t.level END,
-        severity = greatest(t.severity, d.severity)
-    FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::smallint[], %s::text[])
-        AS d(template_id, n, first_seen, last_seen, severity, level)
-    WHERE t.id = d.template_id
-"""
+_TEMPLATE_STATS = template_stats_sql(
+    "unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::smallint[], %s::text[])\n"
+    "        AS d(template_id, n, first_seen, last_seen, severity, level)"
+)
 """Adds a commit's records to their templates' counts, times and level (figures added up by `append`)."""
 
-Row = tuple[Any, ...]
 Connection = psycopg.Connection[Row]
 
 
@@ -616,7 +623,7 @@ class PostgresStore:
                 if self._templates:
                     cursor.executemany(
                         _TEMPLATE_UPSERT,
-                        [(c.id, c.service, c.text, c.catch_all, c.tenant) for c in self._templates.values()],
+                        [template_row(c) for c in self._templates.values()],
                     )
                 if self._pending:
                     with cursor.copy(_COPY_SQL) as copy:
@@ -645,18 +652,7 @@ class PostgresStore:
                         '"offset" = EXCLUDED."offset", fingerprint = EXCLUDED.fingerprint, '
                         "fingerprint_len = EXCLUDED.fingerprint_len, updated_at = EXCLUDED.updated_at, "
                         "skip_records = EXCLUDED.skip_records",
-                        [
-                            (
-                                c.path,
-                                c.inode,
-                                c.offset,
-                                c.fingerprint,
-                                c.fingerprint_len,
-                                committed_ns,
-                                c.skip,
-                            )
-                            for c in checkpoints
-                        ],
+                        [checkpoint_row(c, committed_ns) for c in checkpoints],
                     )
         except StaleOffsetError:
             self.rollback()
@@ -729,10 +725,7 @@ class PostgresStore:
         current = int(row[0]) if row else 0
         if expected is None or pending is None or current != expected or through_seq <= max(current, pending):
             self.rollback()
-            raise StaleOffsetError(
-                f"bus offset of {stream} is {current}, this writer expected {expected} "
-                f"(moving to {through_seq})"
-            )
+            raise stale_offset(stream, current, expected, through_seq)
         self._advances[stream] = through_seq
 
     def checkpoint(self, path: str) -> Checkpoint | None:
@@ -743,11 +736,7 @@ class PostgresStore:
                 "FROM checkpoints WHERE path = %s",
                 [path],
             ).fetchone()
-        if row is None:
-            return None
-        return Checkpoint(
-            str(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4]), int(row[5]), int(row[6] or 0)
-        )
+        return None if row is None else to_checkpoint(row)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -769,7 +758,7 @@ class PostgresStore:
             rows = conn.execute(
                 "SELECT id, service, template, catch_all, tenant FROM templates ORDER BY id"
             ).fetchall()
-        return [TemplateChange(str(r[0]), str(r[1]), str(r[2]), bool(r[3]), str(r[4])) for r in rows]
+        return [to_template_change(row) for row in rows]
 
     def template_texts(self, ids: Iterable[str]) -> dict[str, str]:
         """The text of each of these template ids that is stored."""
@@ -850,11 +839,7 @@ class PostgresStore:
             "GROUP BY level, service",
             params,
         )
-        return RecordCounts(
-            total=sum(int(row[2]) for row in levels),
-            templates=tuple(TemplateCount(*row) for row in templates),
-            levels=tuple(LevelCount(*row) for row in levels),
-        )
+        return to_record_counts(templates, levels)
 
     def minute_stats(
         self, where: str, params: Sequence[object], watched_fields: Sequence[str] | None
@@ -873,12 +858,7 @@ class PostgresStore:
         if watched_fields is None:
             watched_fields = self._watched_field_names(where, params)
         fields: list[tuple[Any, ...]] = []
-        for name in watched_fields:
-            value_params: list[object] = []
-            try:
-                value = number_expr(name, value_params)
-            except QueryError:
-                continue  # a key no query could name is not watched
+        for name, value, value_params in watched_values(watched_fields):
             fields.extend(
                 self._rows(
                     f"""
@@ -886,7 +866,7 @@ class PostgresStore:
                            count(v)
                     FROM (SELECT service, {_MINUTE} AS minute, {value} AS v
                           FROM records WHERE ({where}) AND fields IS NOT NULL) AS f
-                    WHERE v IS NOT NULL{_FINITE}
+                    WHERE v IS NOT NULL AND {_FINITE}
                     GROUP BY service, minute HAVING count(v) >= ?
                     """,
                     [name, *value_params, *params, MIN_FIELD_VALUES],
@@ -931,7 +911,7 @@ class PostgresStore:
                 f"SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} ORDER BY {order} LIMIT ?",
                 [*params, limit],
             )
-            yield from map(_stored, rows if oldest else reversed(rows))
+            yield from map(to_stored_record, rows if oldest else reversed(rows))
             return
         text, values = to_postgres(
             f"SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} ORDER BY ts, id", params
@@ -940,23 +920,21 @@ class PostgresStore:
             cursor.itersize = _FETCH_ROWS
             cursor.execute(text, values)
             while chunk := cursor.fetchmany(_FETCH_ROWS):
-                yield from map(_stored, chunk)
+                yield from map(to_stored_record, chunk)
 
     def hits(
         self, where: str, params: Sequence[object], bucket_ns: int, by: str
     ) -> list[tuple[int, str, int]]:
         """Records matching `where` counted per time bucket (`bucket_ns` long, counted from
         WINDOW_ORIGIN_NS) and per `by` (level, service, template or category), in order."""
-        if by not in HIT_KEYS:
-            raise QueryError(f"hits are counted by {', '.join(HIT_KEYS)}, not {by!r}")
-        column = HIT_KEYS[by]
+        column = hit_column(by)
         rows = self._rows(
             f"SELECT (ts - CAST(? AS BIGINT)) / CAST(? AS BIGINT) * CAST(? AS BIGINT) + CAST(? AS BIGINT) "
             f"AS bucket, {column}, count(*) FROM records "
             f"WHERE {where} GROUP BY bucket, {column} ORDER BY bucket, {column}",
             [WINDOW_ORIGIN_NS, bucket_ns, bucket_ns, WINDOW_ORIGIN_NS, *params],
         )
-        return [(int(b), "" if k is None else str(k), int(n)) for b, k, n in rows]
+        return to_hits(rows)
 
     def sql(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Runs one read-only statement and returns (column names, rows).
@@ -998,43 +976,7 @@ class PostgresStore:
     def metric_series(self, query: SeriesQuery) -> list[tuple[int, str | None, float]]:
         """(window start in ns, group, value) per window and group, by `query`'s rules (SeriesQuery),
         computed as DuckDBStore.metric_series does (each record placed in every window holding it)."""
-        aggregate = _SERIES_SQL.get(query.aggregate)
-        if aggregate is None:
-            raise StoreError(f"unknown series aggregate {query.aggregate!r}")
-        aggregate = aggregate.replace("%s", "?")
-        finite = _FINITE if query.aggregate in _NUMERIC_SERIES else ""
-        if query.step_ns is None:
-            placed = "SELECT t - ((t % k.w) + k.w) % k.w AS start, g, v FROM hits, k"
-        else:
-            placed = """
-                SELECT p - k.w AS start, g, v FROM (
-                    SELECT generate_series(t + ((-t % k.s) + k.s) % k.s, t + k.w - 1, k.s) AS p, g, v
-                    FROM hits, k
-                ) AS points, k, (SELECT max(t) AS hi FROM hits) AS newest
-                WHERE p <= newest.hi + ((-newest.hi % k.s) + k.s) % k.s"""
-        statement = f"""
-            WITH k AS (SELECT CAST(? AS BIGINT) AS w, CAST(? AS BIGINT) AS s),
-            hits AS (
-                SELECT * FROM (
-                    SELECT ts - CAST(? AS BIGINT) AS t, {query.group} AS g, {query.value} AS v
-                    FROM records WHERE ({query.where})
-                ) AS q WHERE v IS NOT NULL{finite}
-            ),
-            placed AS ({placed})
-            SELECT start + CAST(? AS BIGINT), g, {aggregate} FROM placed
-            GROUP BY start, g ORDER BY start, g COLLATE "C" NULLS FIRST
-        """
-        params: list[object] = [
-            query.window_ns,
-            query.step_ns or query.window_ns,
-            WINDOW_ORIGIN_NS,
-            *query.group_params,
-            *query.value_params,
-            *query.params,
-            WINDOW_ORIGIN_NS,
-        ]
-        if query.aggregate == "quantile":
-            params.append(query.quantile)
+        statement, params = series_statement(query, _SERIES_DIALECT)
         rows = self._rows(statement, params)
         return [(int(start), group, value) for start, group, value in rows]
 
@@ -1047,16 +989,7 @@ class PostgresStore:
             row = conn.execute(
                 "INSERT INTO annotations (created, author, kind, since, until, service, record_id, text) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                [
-                    annotation.created or time.time_ns(),
-                    annotation.author,
-                    annotation.kind,
-                    annotation.since,
-                    annotation.until,
-                    annotation.service,
-                    annotation.record_id,
-                    annotation.text,
-                ],
+                annotation_row(annotation, time.time_ns()),
             ).fetchone()
         assert row is not None
         return int(row[0])
@@ -1070,13 +1003,7 @@ class PostgresStore:
                 "AND (%s::bigint IS NULL OR since < %s) ORDER BY since, id",
                 [since_ns, since_ns, until_ns, until_ns],
             ).fetchall()
-        return [
-            Annotation(
-                id=int(r[0]), created=int(r[1]), author=r[2], kind=r[3], since=int(r[4]),
-                until=None if r[5] is None else int(r[5]), service=r[6], record_id=r[7], text=r[8],
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [to_annotation(row) for row in rows]
 
     def delete_annotation(self, annotation_id: int) -> bool:
         """Removes one annotation; False when there was none with this id."""
@@ -1093,32 +1020,23 @@ class PostgresStore:
         """Stores a document, committed at once, replacing the one of the same kind and id; an empty id
         takes the next number of the shared sequence."""
         self._writable()
-        if document.kind not in DOCUMENT_KINDS:
-            raise StoreError(f"unknown document kind {document.kind!r}")
+        check_document_kind(document.kind)
         now = time.time_ns()
-        created = document.created or now
-        updated = document.updated or now
         with self._reading() as conn:
             doc_id = document.id
             if not doc_id:
                 row = conn.execute("SELECT nextval('document_ids')").fetchone()
                 assert row is not None
                 doc_id = str(row[0])
+            stored = stamped_document(document, doc_id, now)
             conn.execute(
                 "INSERT INTO documents (kind, id, created, updated, state, body) "
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (kind, id) DO UPDATE SET "
                 "created = EXCLUDED.created, updated = EXCLUDED.updated, state = EXCLUDED.state, "
                 "body = EXCLUDED.body",
-                [
-                    document.kind,
-                    doc_id,
-                    created,
-                    updated,
-                    document.state,
-                    orjson.dumps(document.body).decode(),
-                ],
+                document_row(stored),
             )
-        return Document(document.kind, doc_id, document.body, document.state, created, updated)
+        return stored
 
     def documents(
         self, kind: str, state: str | None = None, since_ns: int | None = None, limit: int | None = None
@@ -1132,7 +1050,7 @@ class PostgresStore:
                 "ORDER BY updated DESC, try_bigint(id) DESC NULLS LAST, id DESC LIMIT %s",
                 [kind, state, state, since_ns, since_ns, limit if limit is not None else 2**62],
             ).fetchall()
-        return [_document(row) for row in rows]
+        return [to_document(row) for row in rows]
 
     def document(self, kind: str, document_id: str) -> Document | None:
         """One document, or None."""
@@ -1142,7 +1060,7 @@ class PostgresStore:
                 "WHERE kind = %s AND id = %s",
                 [kind, document_id],
             ).fetchone()
-        return None if row is None else _document(row)
+        return None if row is None else to_document(row)
 
     def delete_document(self, kind: str, document_id: str) -> bool:
         """Removes one document; False when there was none."""
@@ -1160,28 +1078,3 @@ class PostgresStore:
             self._writer_conn.close()
             self._writer_conn = None
         self._readers.close()
-
-
-def _document(row: Row) -> Document:
-    kind, doc_id, body, state, created, updated = row
-    return Document(kind, doc_id, orjson.loads(body), state, int(created), int(updated))
-
-
-def _stored(row: Row) -> StoredRecord:
-    fields = row[10]
-    return StoredRecord(
-        id=row[0],
-        ts=row[1],
-        service=row[2],
-        host=row[3],
-        pid=row[4],
-        level=row[5],
-        message=row[6],
-        raw=row[7],
-        source=row[8],
-        template_id=row[9],
-        fields=orjson.loads(fields) if fields else None,
-        parse_error=row[11],
-        params=row[12],
-        tenant=row[13],
-    )
