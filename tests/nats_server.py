@@ -28,10 +28,14 @@ class NatsServer:
     def __init__(self, folder: Path) -> None:
         if not Path(NATS_SERVER).exists():
             pytest.skip("nats-server is not installed (make test installs it: apt-get install nats-server)")
+        self.folder = folder
         self.port = free_port()
         self.url = f"nats://127.0.0.1:{self.port}"
+        self._start()
+
+    def _start(self) -> None:
         self.proc = subprocess.Popen(
-            [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(folder)],
+            [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.folder)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -44,6 +48,13 @@ class NatsServer:
                 assert self.proc.poll() is None, "nats-server exited at start"
                 assert time.monotonic() < deadline, "nats-server did not listen in 10 s"
                 time.sleep(0.05)
+
+    def kill_and_restart(self, down_s: float) -> None:
+        """SIGKILL, `down_s` seconds without a server, then the same server again (port, store)."""
+        self.proc.kill()
+        self.proc.wait()
+        time.sleep(down_s)
+        self._start()
 
     def stop(self) -> None:
         self.proc.terminate()

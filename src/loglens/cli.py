@@ -352,8 +352,17 @@ def up(
         store = daemon.store_path
         click.echo(f"loglens is up: {url} (API docs: {url}/docs; store {store}){feeding}", err=True)
 
+    def exit_on_failure() -> None:
+        # A pipeline that stopped (the store or the bus refused a write it cannot give back) ends the
+        # process, with the error: a supervisor restarts it, and it resumes from its checkpoints.
+        while not server.should_exit:
+            if daemon.failure is not None:
+                server.should_exit = True
+            time.sleep(0.2)
+
     daemon.start()
     threading.Thread(target=announce, name="loglens-announce", daemon=True).start()
+    threading.Thread(target=exit_on_failure, name="loglens-failure-watch", daemon=True).start()
     # uvicorn stops on SIGINT/SIGTERM, then raises the signal again for the handler it found: a
     # quiet one here, so the process goes on to commit, close the store and remove daemon.json.
     for sig in (signal.SIGINT, signal.SIGTERM):

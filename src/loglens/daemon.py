@@ -329,6 +329,7 @@ class Daemon:
                 "messages": stats.messages,
                 "bad_messages": stats.bad_messages,
                 "stale_commits": stats.stale_commits,
+                "failed_commits": stats.failed_commits,
             }
         return status
 

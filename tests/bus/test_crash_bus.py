@@ -4,7 +4,7 @@ push (acknowledged = in JetStream) is stored exactly once, and every line of the
 
 A followed file on an ingest node is at-least-once: its position is saved in the store once what was
 published before it is acknowledged, and a kill between the two re-publishes those lines (measured
-~130 lines a kill, the writer appending 5,000 lines/s). The bound below is the lines the test's
+130–1,100 lines a kill, the writer appending 5,000 lines/s). The bound below is the lines the test's
 writer appends in 0.5 s per kill: a broken resume (from the start of the file) exceeds it at once.
 Pushes are exactly-once: a push is answered only once its messages are in JetStream, and the process
 part stores each message once (the offset moved in the records' transaction)."""

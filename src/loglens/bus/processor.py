@@ -74,6 +74,7 @@ class ProcessorStats:
     skipped: int = 0
     bad_messages: int = 0
     stale_commits: int = 0
+    failed_commits: int = 0
     partitions: dict[int, int] = field(default_factory=dict)
     """Per partition held: its stored offset (last stream sequence committed)."""
     lag: dict[int, int] = field(default_factory=dict)
@@ -253,6 +254,8 @@ class BusProcessor:
                     messages = await sub.fetch(FETCH_MESSAGES, timeout=FETCH_WAIT_S)
                 except (TimeoutError, NatsTimeoutError):
                     continue
+                if not messages:
+                    continue
                 try:
                     held.offset = await loop.run_in_executor(
                         self._store_thread, self._apply, partition, held.offset, messages
@@ -261,6 +264,13 @@ class BusProcessor:
                     self.stats.stale_commits += 1
                     log.warning("partition %d was taken over; %s lets it go", partition, self.name)
                     return
+                except Exception:
+                    # The store refused the run (down, or a message it cannot take): nothing of it is
+                    # stored, the offset did not move; the partition is let go and claimed again from
+                    # the stored offset at the next lease round.
+                    self.stats.failed_commits += 1
+                    log.exception("partition %d: storing messages after %d failed", partition, held.offset)
+                    raise
                 await messages[-1].ack()
                 self.stats.partitions[partition] = held.offset
                 self.stats.lag[partition] = messages[-1].metadata.num_pending

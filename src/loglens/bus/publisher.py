@@ -37,7 +37,7 @@ __all__ = ["BusPublisher"]
 Committed = Callable[[BaseException | None], None]
 MAX_PENDING_MESSAGES = 512
 """Messages published and not yet acknowledged, at most: past it `put` waits (backpressure)."""
-ACK_TIMEOUT_S = 20.0
+ACK_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,12 +175,22 @@ class BusPublisher:
             await self._tail
 
     async def _publish(self, item: _Publish) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
         try:
             future = await self._bus.js.publish_async(item.subject, item.payload)
         except Exception as exc:
-            future = asyncio.get_running_loop().create_future()
+            future = loop.create_future()
             future.set_exception(exc)
-        future.add_done_callback(lambda _: self._slots.release())
+        # An acknowledgement lost with a connection never comes (the client does not time these out):
+        # cancelled past ACK_TIMEOUT_S, the message counts as not taken and its slot is freed, or lost
+        # acks would fill every slot and stop ingest for good.
+        expiry = loop.call_later(ACK_TIMEOUT_S, future.cancel)
+
+        def settled(_: asyncio.Future[Any]) -> None:
+            expiry.cancel()
+            self._slots.release()
+
+        future.add_done_callback(settled)
         self.published += 1
         return future
 
@@ -193,17 +203,26 @@ class BusPublisher:
         try:
             if before is not None:
                 await before
-            results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), ACK_TIMEOUT_S)
+            # Each future ends within ACK_TIMEOUT_S (acknowledged, refused, or cancelled by `_publish`).
+            results = await asyncio.gather(*waiting, return_exceptions=True)
             failed = [r for r in results if isinstance(r, BaseException)]
             if failed:
-                raise LoglensError(f"the bus did not take {len(failed)} message(s): {failed[0]}")
+                lost = isinstance(failed[0], asyncio.CancelledError)
+                why = "no acknowledgement in time" if lost else failed[0]
+                error = LoglensError(f"the bus did not take {len(failed)} message(s): {why}")
+                if barrier.checkpoints:
+                    # Lines of a followed file were not taken: a later position must not be saved past
+                    # them. The pipeline stops (the daemon exits and, restarted, reads from the last
+                    # position saved); a push is only refused (its sender sends it again).
+                    self._error = error
+                raise error
+            if self._error is not None:
+                raise self._error
             if barrier.checkpoints and self._store is not None:
                 store = self._store
                 await asyncio.get_running_loop().run_in_executor(
                     self._store_thread, save_checkpoints, store, barrier.checkpoints
                 )
-        except TimeoutError:
-            error = LoglensError(f"the bus did not acknowledge in {ACK_TIMEOUT_S:.0f} s")
         except Exception as exc:
             error = exc
         self.commits += 1
