@@ -55,6 +55,15 @@ URL_ENV = "LOGLENS_URL"
 """A daemon elsewhere that commands ask instead of the local store: a scale-out query node."""
 
 
+def websocket_ssl(url: str, tls_cert: str | None) -> ssl.SSLContext | None:
+    """What a WebSocket client of the daemon trusts over `wss://`: the daemon's own certificate
+    (`[server] tls_cert`) when it has one, as the HTTP client trusts it, else the system's
+    authorities; None (no TLS) for `ws://`."""
+    if not url.startswith("wss:"):
+        return None
+    return ssl.create_default_context(cafile=tls_cert) if tls_cert else ssl.create_default_context()
+
+
 def daemon_url(store_path: Path) -> str | None:
     """The daemon commands ask: the one `$LOGLENS_URL` names, else the one holding `store_path`."""
     return os.environ.get(URL_ENV) or running_daemon(store_path)

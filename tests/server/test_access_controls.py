@@ -4,6 +4,7 @@ trusts it)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 import subprocess
@@ -109,5 +110,18 @@ def test_https_with_its_own_certificate(tmp_path: Path) -> None:
         assert pushed.status_code == 200
         out = LoglensCli.run("logs", "--store", str(up.store), "--config", str(folder / "loglens.toml"))
         assert "hello over tls" in out.stdout
+        # The live channel's clients (terminal dashboard, MCP subscriptions) trust it too, over wss://.
+        assert asyncio.run(_first_live_message(up.url, str(cert))) == {"type": "connected"}
+        with pytest.raises(ssl.SSLError):
+            asyncio.run(_first_live_message(up.url, None))
     finally:
         up.stop()
+
+
+async def _first_live_message(url: str, tls_cert: str | None) -> dict[str, object]:
+    from loglens.tui.data import LogFilter
+    from loglens.tui.stream import live_messages
+
+    async for message in live_messages(url, None, LogFilter(), tls_cert):
+        return message
+    raise AssertionError("the live channel closed at once")

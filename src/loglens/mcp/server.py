@@ -725,7 +725,8 @@ class LoglensTools:
         sub = session.add(wanted)
         token = caller_secret(ctx) or client_token(self.access.config)
         tenant = caller_tenant(ctx) or self.access.tenant
-        group.start_soon(follow, sub, live_url(daemon, wanted), token, session.push, tenant)
+        tls_cert = self.access.config.server.tls_cert
+        group.start_soon(follow, sub, live_url(daemon, wanted), token, session.push, tenant, tls_cert)
         with anyio.move_on_after(15):
             await sub.ready.wait()
         if sub.state != "live":

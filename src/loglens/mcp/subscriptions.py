@@ -25,7 +25,7 @@ import orjson
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from loglens.client import tenant_headers
+from loglens.client import tenant_headers, websocket_ssl
 from loglens.formats.timestamp import to_iso_ms
 from loglens.mcp.guardrails import GuardrailError, clip
 
@@ -267,7 +267,12 @@ class SessionSubscriptions:
 
 
 async def follow(
-    sub: Subscription, url: str, token: str | None, push: Push, tenant: str | None = None
+    sub: Subscription,
+    url: str,
+    token: str | None,
+    push: Push,
+    tenant: str | None = None,
+    tls_cert: str | None = None,
 ) -> None:
     """Reads the daemon's live channel for `sub` (as `tenant`, when given) until it is stopped or the
     channel ends, pushing what arrives. Never raises (it runs in the server's task group, which one
@@ -276,7 +281,11 @@ async def follow(
     with sub.scope:
         try:
             async with connect(
-                url, additional_headers=headers, open_timeout=CONNECT_TIMEOUT_S, max_size=MAX_MESSAGE_BYTES
+                url,
+                ssl=websocket_ssl(url, tls_cert),
+                additional_headers=headers,
+                open_timeout=CONNECT_TIMEOUT_S,
+                max_size=MAX_MESSAGE_BYTES,
             ) as socket:
                 first = orjson.loads(await socket.recv())
                 if first.get("type") != "connected":

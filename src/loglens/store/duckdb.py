@@ -678,28 +678,25 @@ class DuckDBStore:
         """Records matching `where` oldest first: the newest `limit` of them (the oldest, with
         `oldest`), or all when None.
 
-        With no limit the rows are streamed in chunks, so `--lines all` over millions of records
+        Rows are streamed in chunks, so `--lines all` or a large export over millions of records
         does not materialise them.
         """
         con = self._con.cursor()
         if limit is not None and oldest:
-            rows = con.execute(
+            result = con.execute(
                 f"SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} ORDER BY ts, id LIMIT ?",
                 [*params, limit],
-            ).fetchall()
-            yield from map(to_stored_record, rows)
-            return
-        if limit is not None:
-            rows = con.execute(
+            )
+        elif limit is not None:
+            result = con.execute(
                 f"SELECT * FROM (SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} "
                 "ORDER BY ts DESC, id DESC LIMIT ?) ORDER BY ts, id",
                 [*params, limit],
-            ).fetchall()
-            yield from map(to_stored_record, rows)
-            return
-        result = con.execute(
-            f"SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} ORDER BY ts, id", list(params)
-        )
+            )
+        else:
+            result = con.execute(
+                f"SELECT {_SEARCH_COLUMNS} FROM records WHERE {where} ORDER BY ts, id", list(params)
+            )
         while True:
             chunk = result.fetchmany(_FETCH_ROWS)
             if not chunk:

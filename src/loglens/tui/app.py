@@ -433,7 +433,8 @@ class MonitApp(App[None]):
         self._take(records)
 
     async def _stream(self, url: str, log_filter: LogFilter) -> None:
-        async for message in live_messages(url, self.token, log_filter):
+        tls_cert = self.access.config.server.tls_cert
+        async for message in live_messages(url, self.token, log_filter, tls_cert):
             kind = message.get("type")
             if kind == "connected":
                 # Subscribed first, then the backlog: nothing stored in between is lost, and what

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import orjson
 from websockets.asyncio.client import connect
 
+from loglens.client import websocket_ssl
 from loglens.tui.data import LogFilter
 
 MAX_MESSAGE_BYTES = 64 * 2**20
@@ -26,13 +27,15 @@ def live_url(daemon_url: str, log_filter: LogFilter) -> str:
 
 
 async def live_messages(
-    daemon_url: str, token: str | None, log_filter: LogFilter
+    daemon_url: str, token: str | None, log_filter: LogFilter, tls_cert: str | None = None
 ) -> AsyncIterator[dict[str, Any]]:
     """Messages until the daemon closes the channel (raises OSError or a websockets error when it
     cannot be reached or goes away; a refused query closes it with code 1008 and the reason)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = live_url(daemon_url, log_filter)
     async with connect(
-        live_url(daemon_url, log_filter),
+        url,
+        ssl=websocket_ssl(url, tls_cert),
         additional_headers=headers,
         proxy=None,  # the daemon is local or named directly: an HTTP proxy from the environment is not for it
         max_size=MAX_MESSAGE_BYTES,
