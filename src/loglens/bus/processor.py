@@ -293,11 +293,9 @@ class BusProcessor:
         """The partition's stored offset; the miner reloads the templates of the partition's
         services from the store (their numbering and texts continue where the last holder left)."""
         partitions = self._bus.settings.partitions
-        mine = [t for t in self._store.templates() if partition_of(t.service, partitions) == partition]
-        if mine:
-            held = set(self._held) | {partition}
-            kept = [t for t in self._store.templates() if partition_of(t.service, partitions) in held]
-            self._miner = TemplateMiner.from_changes(kept, self._max_templates)
+        held = set(self._held) | {partition}
+        kept = [t for t in self._store.templates() if partition_of(t.service, partitions) in held]
+        self._miner = TemplateMiner.from_changes(kept, self._max_templates)
         return self._store.applied_offset(offset_key(self._bus.settings.stream, partition))
 
     def _apply(self, partition: int, offset: int, messages: list[Msg]) -> int:
