@@ -28,8 +28,9 @@ def test_pushed_lines_are_stored_once_in_order_and_mined(tmp_path: Path, nats_se
                 )
                 reply = up.client.post("/ingest", params={"service": service}, content=body.encode())
                 assert reply.status_code == 200, reply.text
-        health = up.client.get("/api/health").json()
-        assert health is not None
+        node = up.client.get("/api/health").json()["node"]
+        assert node["role"] == "all" and node["bus"]["stream"] == "ONE" and node["bus"]["connected"]
+        assert sorted(node["bus"]["partitions"]) == ["0", "1", "2", "3"]  # the one node holds them all
     finally:
         up.stop()
     con = duckdb.connect(str(up.store), read_only=True)
