@@ -2,7 +2,12 @@
 """`make fuzz`: every fuzz target of tests/fuzz on the `fuzz` profile (100,000 cases each), one pytest
 process per target, `--jobs` at a time, with the cases and time of each written to bench/results/fuzz.json.
 
-    python bench/fuzz.py [--examples 100000] [--jobs 2] [--seed N] [-k EXPR] [--out FILE] [PATH …]
+    python bench/fuzz.py [--examples 100000] [--jobs 2] [--seed N] [-k EXPR] [--out FILE]
+                         [--tmp DIR] [PATH …]
+
+The endpoint targets drive a real daemon on a real DuckDB file. Each push's commit syncs that file, and
+on a disk the sync is a third of a case's time without being what is fuzzed; so the targets' temporary
+directories go to `--tmp` (default /dev/shm, a RAM file system, where it exists).
 
 A target that fails leaves its falsifying case in the output (and in .hypothesis/, replayed first by
 the next run, `make test` included); the exit status is 1 when any did.
@@ -17,6 +22,7 @@ import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -25,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 # Plain tests of the cases fuzzing found: they run in `make test`; here they would be 100k-less noise.
 REGRESSION_CLASSES = ("TestFoundByFuzzing", "TestDumpsAny")
+RAM_TMP = Path("/dev/shm")
 _COUNTS = re.compile(r"(\d+) passing, (\d+) failing, and (\d+) invalid")
 _STOPPED = re.compile(r"- Stopped because (.+)")
 
@@ -56,15 +63,18 @@ def collect(paths: list[str], keyword: str | None) -> list[str]:
     ]
 
 
-def run_target(target: str, examples: int, seed: int | None) -> TargetResult:
-    """Runs one target in its own pytest process on the fuzz profile."""
+def run_target(target: str, examples: int, seed: int | None, tmp: Path | None) -> TargetResult:
+    """Runs one target in its own pytest process on the fuzz profile, its temporary files under `tmp`."""
     env = {**os.environ, "LOGLENS_FUZZ_PROFILE": "fuzz", "LOGLENS_FUZZ_EXAMPLES": str(examples)}
     command = [sys.executable, "-m", "pytest", target, "--timeout", "0", "-p", "no:warnings"]
     command += ["-p", "no:cacheprovider", "--hypothesis-show-statistics"]
     if seed is not None:
         command.append(f"--hypothesis-seed={seed}")
     started = time.monotonic()
-    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    with tempfile.TemporaryDirectory(prefix="loglens-fuzz-", dir=tmp) as basetemp:
+        proc = subprocess.run(
+            [*command, "--basetemp", basetemp], cwd=REPO, env=env, capture_output=True, text=True, check=False
+        )
     seconds = time.monotonic() - started
     out = proc.stdout + proc.stderr
     counts = [tuple(map(int, m.groups())) for m in _COUNTS.finditer(out)]
@@ -98,6 +108,12 @@ def main() -> int:
         "-k", dest="keyword", default=None, help="only targets matching this pytest -k expression"
     )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "fuzz.json")
+    parser.add_argument(
+        "--tmp",
+        type=Path,
+        default=RAM_TMP if RAM_TMP.is_dir() and os.access(RAM_TMP, os.W_OK) else None,
+        help="where the targets' stores go (default /dev/shm where it exists, else the system's)",
+    )
     args = parser.parse_args()
 
     targets = collect(args.paths, args.keyword)
@@ -112,6 +128,7 @@ def main() -> int:
             "seed": args.seed,
             "jobs": args.jobs,
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "tmp": str(args.tmp) if args.tmp else tempfile.gettempdir(),
             "targets_planned": len(targets),
             "wall_seconds": round(time.monotonic() - started, 1),
             "targets": [asdict(result) for result in results],
@@ -121,7 +138,7 @@ def main() -> int:
         return report
 
     with ThreadPoolExecutor(args.jobs) as pool:
-        running = [pool.submit(run_target, target, args.examples, args.seed) for target in targets]
+        running = [pool.submit(run_target, target, args.examples, args.seed, args.tmp) for target in targets]
         for done in as_completed(running):
             result = done.result()
             results.append(result)
