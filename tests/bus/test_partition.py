@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections import Counter
 
 from loglens.bus.leases import wanted_partitions
-from loglens.bus.partition import partition_filter, partition_of, subject_for, subject_token
+from loglens.bus.partition import (
+    partition_filter,
+    partition_key,
+    partition_of,
+    subject_for,
+    subject_token,
+)
+from loglens.bus.publisher import by_partition_key
+from loglens.record import Record
 
 
 def test_a_service_always_lands_in_the_same_partition() -> None:
@@ -43,3 +51,27 @@ def test_a_node_leaving_moves_only_its_own_partitions() -> None:
     for node in "ab":
         assert before[node] <= after[node]
     assert after["a"] | after["b"] == set(range(64))
+
+
+def test_owners_whose_template_ids_share_a_prefix_share_a_partition() -> None:
+    """Template ids are numbered per prefix by the miner of a partition: two owners minting under one
+    prefix on two nodes would both make `acme/api-1` (a tenant's service against a service so named)."""
+    assert partition_key("api", "acme") == partition_key("acme/api", "") == "acme/api"
+    assert partition_key("", "") == partition_key("x", "") == "x"
+    assert partition_key("api", "") == "api"  # untenanted services keep their partitions
+    assert partition_key("api", "acme") != partition_key("api", "beta")
+
+
+def test_a_batch_is_split_by_partition_key_in_order() -> None:
+    records = [
+        Record(i, i, service, "test", f"m{i}", f"m{i}", tenant=tenant)
+        for i, (service, tenant) in enumerate(
+            [("api", ""), ("api", "acme"), ("acme/api", ""), ("", ""), ("x", ""), ("api", "")]
+        )
+    ]
+    groups = by_partition_key(records)
+    assert {key: [r.ts for r in group] for key, group in groups.items()} == {
+        "api": [0, 5],
+        "acme/api": [1, 2],
+        "x": [3, 4],
+    }

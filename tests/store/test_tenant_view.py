@@ -74,6 +74,24 @@ class TestTenantStore:
         assert all(i.startswith("acme/") for _, i in acme.templates_before(T0 + 3600 * S))
         assert len(acme.templates_before(T0 + 3600 * S)) == 2
 
+    def test_a_service_named_like_a_tenants_ids_is_not_the_tenants(self, tmp_path: Path) -> None:
+        """The operator's service `acme/api` mints ids that begin as acme's own (`acme/api-1`):
+        ownership is the template's tenant, not its id's look."""
+        records = [_record(T0, "acme", "acme order shipped"), _record(T0 + S, "", "operator job ran")]
+        records[1].service = "acme/api"
+        miner = TemplateMiner()
+        miner.label(records)
+        opened = DuckDBStore(tmp_path / "t.duckdb")
+        try:
+            opened.save_templates(miner.take_changes())
+            opened.write(records)
+            acme = TenantStore(opened, "acme")
+            assert [t.text for t in acme.templates()] == ["acme order shipped"]
+            assert acme.templates_before(T0 + 60 * S) == [("api", records[0].template_id)]
+            assert len(opened.templates_before(T0 + 60 * S)) == 2
+        finally:
+            opened.close()
+
     def test_documents_live_in_the_tenants_own_id_space(self, store: DuckDBStore) -> None:
         """Two tenants store a document of the same id without touching each other's; each reads back
         its own under the plain id, the operator sees neither under that id."""

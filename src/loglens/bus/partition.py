@@ -1,9 +1,10 @@
 """Which partition a service's records travel in, and the JetStream names that follow from it.
 
-A service hashes to one of a fixed number of partitions; each partition is one subject prefix, one
-durable consumer and one lease, so one process node at a time holds a service's template and detector
-state. The number of partitions is fixed for the life of a stream (changing it would move services
-between partitions with their state behind): choose a few times the most process nodes you expect.
+A service (a tenant's service: see `partition_key`) hashes to one of a fixed number of partitions;
+each partition is one subject prefix, one durable consumer and one lease, so one process node at a
+time holds a service's template and detector state. The number of partitions is fixed for the life
+of a stream (changing it would move services between partitions with their state behind): choose a
+few times the most process nodes you expect.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import re
 import zlib
 from typing import Final
 
+from loglens.mining.drain import id_prefix
+
 __all__ = [
     "consumer_name",
     "lease_key",
     "offset_key",
     "partition_filter",
+    "partition_key",
     "partition_of",
     "subject_for",
 ]
@@ -29,6 +33,16 @@ def partition_of(service: str, partitions: int) -> int:
     """The partition of a service: CRC-32 of its name (stable across processes and versions, unlike
     Python's salted `hash`) modulo the partition count."""
     return zlib.crc32(service.encode("utf-8", "surrogatepass")) % partitions
+
+
+def partition_key(service: str, tenant: str) -> str:
+    """What places a record in a partition: the prefix of its template ids (`api`, `acme/api`).
+
+    Not the bare service name: owners whose ids share a prefix (the services '' and 'x'; the tenant
+    acme's 'api' and the untenanted service 'acme/api') must be numbered by one miner, or two process
+    nodes would each mint `x-1` for different templates. Keyed on the prefix, they share a partition
+    and so one miner and one numbering."""
+    return id_prefix(service, tenant)
 
 
 def subject_token(service: str) -> str:

@@ -33,7 +33,14 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysEr
 from loglens.bus.codec import BusFormatError, decode_records
 from loglens.bus.leases import NODE_PREFIX, node_key, wanted_partitions
 from loglens.bus.nats import NatsBus
-from loglens.bus.partition import consumer_name, lease_key, offset_key, partition_filter, partition_of
+from loglens.bus.partition import (
+    consumer_name,
+    lease_key,
+    offset_key,
+    partition_filter,
+    partition_key,
+    partition_of,
+)
 from loglens.errors import StaleOffsetError
 from loglens.mining.drain import TemplateMiner
 from loglens.record import Record
@@ -294,7 +301,11 @@ class BusProcessor:
         services from the store (their numbering and texts continue where the last holder left)."""
         partitions = self._bus.settings.partitions
         held = set(self._held) | {partition}
-        kept = [t for t in self._store.templates() if partition_of(t.service, partitions) in held]
+        kept = [
+            t
+            for t in self._store.templates()
+            if partition_of(partition_key(t.service, t.tenant), partitions) in held
+        ]
         self._miner = TemplateMiner.from_changes(kept, self._max_templates)
         return self._store.applied_offset(offset_key(self._bus.settings.stream, partition))
 

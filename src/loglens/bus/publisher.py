@@ -25,7 +25,7 @@ from typing import Any
 
 from loglens.bus.codec import encode_messages
 from loglens.bus.nats import NatsBus
-from loglens.bus.partition import partition_of, subject_for
+from loglens.bus.partition import partition_key, partition_of, subject_for
 from loglens.errors import LoglensError
 from loglens.mining.drain import TemplateChange
 from loglens.record import Record
@@ -52,11 +52,11 @@ class _Barrier:
     checkpoints: tuple[Checkpoint, ...]
 
 
-def by_service(records: Sequence[Record]) -> dict[str, list[Record]]:
-    """Records grouped by service, each group in the order given."""
+def by_partition_key(records: Sequence[Record]) -> dict[str, list[Record]]:
+    """Records grouped by partition key (their tenant's service), each group in the order given."""
     groups: dict[str, list[Record]] = {}
     for record in records:
-        groups.setdefault(record.service, []).append(record)
+        groups.setdefault(partition_key(record.service, record.tenant), []).append(record)
     return groups
 
 
@@ -111,9 +111,9 @@ class BusPublisher:
         if self._error is not None:
             raise self._error
         settings = self._bus.settings
-        for service, records in by_service(batch).items():
-            partition = partition_of(service, settings.partitions)
-            subject = subject_for(settings.subject_prefix, partition, service)
+        for key, records in by_partition_key(batch).items():
+            partition = partition_of(key, settings.partitions)
+            subject = subject_for(settings.subject_prefix, partition, key)
             for payload in encode_messages(records, settings.max_message_bytes):
                 self._slots.acquire()
                 self._send(_Publish(subject, payload))

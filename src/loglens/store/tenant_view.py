@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from loglens.errors import ReadOnlyError, TenantScopeError
-from loglens.mining.drain import TemplateChange, id_prefix
+from loglens.mining.drain import TemplateChange
 from loglens.query.language import CompiledQuery, and_all
 from loglens.record import Record
 from loglens.sources.file import Checkpoint
@@ -111,9 +111,11 @@ class TenantStore:
         return self.store.template_texts(ids)
 
     def templates_before(self, ts_ns: int) -> list[tuple[str, str]]:
-        """(service, id) of the tenant's templates first seen before `ts_ns`."""
-        prefix = id_prefix("", self.tenant).removesuffix("x")  # a tenant's template ids begin so
-        return [(s, i) for s, i in self.store.templates_before(ts_ns) if i.startswith(prefix)]
+        """(service, id) of the tenant's templates first seen before `ts_ns`. Told apart by the
+        template's tenant, not by its id's prefix: the operator's service `acme/api` mints ids that
+        begin as the tenant acme's own do."""
+        own = {t.id for t in self.templates()}
+        return [(s, i) for s, i in self.store.templates_before(ts_ns) if i in own]
 
     # -- documents: the tenant's own id space -------------------------------------------------------
 
