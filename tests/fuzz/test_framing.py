@@ -99,6 +99,31 @@ class TestFoundByFuzzing:
         assert lines[1:] == ["short", "end"]
         assert lines[0].startswith("x" * 8) and "truncated" in lines[0]
 
+    def test_short_lines_ended_by_lone_crs_are_not_one_over_long_line(self) -> None:
+        """Lines ended by lone CRs, arriving in pieces past the limit, are the lines a whole read
+        gives, not one over-long line cut at the limit."""
+        data = b"".join(b"line %d\r" % i for i in range(20)) + b"end\n"
+        splitter = LineSplitter(max_line_bytes=16)
+        lines = [line for piece in (data[:50], data[50:]) for c in splitter.feed(piece) for line in c.lines]
+        assert lines == [f"line {i}" for i in range(20)] + ["end"]
+        assert splitter.consumed == len(data) and splitter.truncated == 0
+
+    def test_an_over_long_line_ends_at_a_lone_cr_or_a_crlf_split_by_a_chunk(self) -> None:
+        """The end of a line already cut may be a lone CR, or a CRLF whose halves come apart."""
+        for pieces, ending in (([b"x" * 30 + b"\r", b"next\n"], 1), ([b"x" * 30 + b"\r", b"\nnext\n"], 2)):
+            splitter = LineSplitter(max_line_bytes=8)
+            chunks = [c for piece in pieces for c in splitter.feed(piece)]
+            lines = [line for c in chunks for line in c.lines]
+            assert lines[0].startswith("x" * 8) and "truncated" in lines[0] and lines[1:] == ["next"]
+            assert chunks[0].end_offset == 30 + ending
+            assert splitter.consumed == sum(map(len, pieces))
+
+    def test_an_octet_count_too_long_to_be_one_is_delimited_text(self) -> None:
+        """A run of digits longer than any message length reads as a delimited message, not as a
+        count whose cut mark would name a 76-digit number of bytes dropped."""
+        framer = SyslogFramer(max_bytes=16)
+        assert framer.feed(b"1" * 76 + b" \n") == ["1" * 16 + TRUNCATION_MARK.format(61)]
+
     def test_a_lone_cr_is_no_syslog_message(self) -> None:
         """A delimited or octet-counted message of nothing but a CR is not handed on as an empty one."""
         assert SyslogFramer().feed(b"\r\n") == []

@@ -21,6 +21,8 @@ from loglens.formats.multiline import TRUNCATION_MARK
 from loglens.inbox import Inbox, IngestJob
 
 MAX_MESSAGE_BYTES = 64 * 1024
+MAX_LENGTH_DIGITS = 10
+"""The longest octet count read as one (RFC 6587 counts fit in far fewer): longer digit runs are text."""
 RETRY_S = 0.05
 
 
@@ -80,12 +82,12 @@ class SyslogFramer:
                     return out
             space = buffer.find(b" ")
             if space < 0:
-                if len(buffer) > 10:  # no length field is that long: not octet counting after all
+                if len(buffer) > MAX_LENGTH_DIGITS:  # no length field is that long: not octet counting
                     self._octet = False
                     return out + self._delimited()
                 return out
             length_field = bytes(buffer[:space])
-            if not length_field.isdigit():
+            if not length_field.isdigit() or space > MAX_LENGTH_DIGITS:
                 self._octet = False
                 return out + self._delimited()
             length = int(length_field)
