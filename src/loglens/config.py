@@ -139,7 +139,7 @@ def parse_timezone(name: str, where: str) -> tzinfo | None:
         return None
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise ConfigError(
             f"{where}: unknown time zone {name!r} (use an IANA name such as 'Europe/Berlin')"
         ) from None

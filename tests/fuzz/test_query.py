@@ -132,6 +132,18 @@ class TestFoundByFuzzing:
         with pytest.raises(QueryError, match="invalid regex"):
             record_filter(UTC, grep="a{4294967296}")
 
+    @pytest.mark.parametrize("pattern", ["\\\x80", "a\\éb", "[\\1]", "[^a\\b]"])
+    def test_escapes_re2_refuses_are_query_errors(self, store: DuckDBStore, pattern: str) -> None:
+        """Escapes Python's `re` takes and RE2 does not (a backslash before a non-ASCII character,
+        octal or backspace in a class) are a QueryError, not DuckDB's InvalidInputException; the
+        same character without the backslash runs."""
+        with pytest.raises(QueryError, match="RE2"):
+            record_filter(UTC, grep=pattern)
+        with pytest.raises(QueryError, match="RE2"):
+            compile_query(f"/{pattern}/")
+        plain = compile_query(f"/{pattern.replace(chr(92), '')}/")
+        assert isinstance(list(store.search(plain.where, plain.params, 10)), list)
+
     @pytest.mark.parametrize("text", ["9" * 400 + "ms", "99999999999999999999d", "106752d"])
     def test_a_duration_past_292_years_is_a_query_error(self, text: str) -> None:
         """A duration or `--since` past what int64 ns reach is a QueryError, not an OverflowError."""

@@ -92,6 +92,8 @@ class TestFoundByFuzzing:
             {"sources": 0},
             {"levels": {"rules": 0}},
             {"levels": {"rules": [{"pattern": "a{4294967296}", "level": "error"}]}},
+            {"ingest": {"timezone": "a" * 300}},  # ZoneInfo raised OSError: too long for a path
+            {"sources": [{"path": "/x.log", "timezone": "Europe/" + "a" * 300}]},
         ],
     )
     def test_config_mistakes_are_config_errors(self, data: dict[str, Any]) -> None:

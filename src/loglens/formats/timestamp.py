@@ -301,7 +301,7 @@ def _local_zone() -> tzinfo:
     if name:
         try:
             return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             pass
     try:
         target = os.path.realpath("/etc/localtime")

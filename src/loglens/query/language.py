@@ -575,6 +575,10 @@ def _re2_problem(pattern: str) -> tuple[int, str] | None:
                 return i, r"\Z (use $)"
             if escaped and escaped in "uUN":
                 return i, f"the escape \\{escaped} (write the character itself)"
+            if escaped and not escaped.isascii():
+                return i, f"a backslash before {escaped!r} (write the character without it)"
+            if in_class and escaped and escaped in "1234567b":
+                return i, f"\\{escaped} in a character class (octal and backspace escapes)"
             i += 2
             continue
         if in_class:
