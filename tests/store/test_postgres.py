@@ -33,7 +33,7 @@ from loglens.query.language import (
 )
 from loglens.record import Level, Record
 from loglens.sources.file import Checkpoint
-from loglens.store.base import SERIES_AGGREGATES, Annotation, Document, SeriesQuery
+from loglens.store.base import SERIES_AGGREGATES, WINDOW_ORIGIN_NS, Annotation, Document, SeriesQuery
 from loglens.store.duckdb import DuckDBStore, records_to_arrow
 from loglens.store.postgres import PostgresStore, copy_text
 from loglens.store.postgres_schema import CURRENT_VERSION
@@ -395,6 +395,23 @@ class TestDifferential:
             got = pg.minute_stats(query.where, query.params, None)
             assert sorted(got[0]) == sorted(expected[0]), name
             _assert_rows_close(sorted(got[1]), sorted(expected[1]), name)
+
+    def test_hits_before_the_window_origin(self, fresh_url: str, tmp_path: Any) -> None:
+        """Records stamped before 2000-01-03 (a device whose clock says 1970) fall in the bucket that
+        holds them, in both stores: a bucket's start is a floor, not a rounding toward the origin."""
+        duck, pg = DuckDBStore(tmp_path / "s.duckdb"), PostgresStore(fresh_url)
+        stamps = [WINDOW_ORIGIN_NS - 90 * 60 * 10**9, WINDOW_ORIGIN_NS - 1, 5 * 10**9, WINDOW_ORIGIN_NS]
+        records = [make_record(i, ts=ts) for i, ts in enumerate(stamps)]
+        for store in (duck, pg):
+            store.write(records)
+        hour = HOUR_NS
+        expected = duck.hits("TRUE", [], hour, "service")
+        assert [start for start, _, _ in expected] == [
+            0, WINDOW_ORIGIN_NS - 2 * hour, WINDOW_ORIGIN_NS - hour, WINDOW_ORIGIN_NS
+        ]  # fmt: skip
+        assert pg.hits("TRUE", [], hour, "service") == expected
+        duck.close()
+        pg.close()
 
     def test_minute_stats_of_watched_fields(self, fresh_url: str, tmp_path: Any) -> None:
         """Per-minute p95 of watched fields, from minutes dense enough to report one (JSON numbers and

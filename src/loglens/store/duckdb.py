@@ -713,9 +713,10 @@ class DuckDBStore:
         rows = (
             self._con.cursor()
             .execute(
-                f"SELECT (epoch_ns(ts) - ?) // ? * ? + ? AS bucket, {by}, count(*) FROM records "
-                f"WHERE {where} GROUP BY ALL ORDER BY bucket, {by}",
-                [WINDOW_ORIGIN_NS, bucket_ns, bucket_ns, WINDOW_ORIGIN_NS, *params],
+                # The bucket's start is a floor, also before the origin (`//` rounds toward zero).
+                f"SELECT epoch_ns(ts) - (((epoch_ns(ts) - ?) % ?) + ?) % ? AS bucket, {by}, count(*) "
+                f"FROM records WHERE {where} GROUP BY ALL ORDER BY bucket, {by}",
+                [WINDOW_ORIGIN_NS, bucket_ns, bucket_ns, bucket_ns, *params],
             )
             .fetchall()
         )

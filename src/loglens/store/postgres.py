@@ -929,10 +929,10 @@ class PostgresStore:
         WINDOW_ORIGIN_NS) and per `by` (level, service, template or category), in order."""
         column = hit_column(by)
         rows = self._rows(
-            f"SELECT (ts - CAST(? AS BIGINT)) / CAST(? AS BIGINT) * CAST(? AS BIGINT) + CAST(? AS BIGINT) "
-            f"AS bucket, {column}, count(*) FROM records "
+            f"SELECT ts - (((ts - CAST(? AS BIGINT)) % CAST(? AS BIGINT)) + CAST(? AS BIGINT)) "
+            f"% CAST(? AS BIGINT) AS bucket, {column}, count(*) FROM records "
             f"WHERE {where} GROUP BY bucket, {column} ORDER BY bucket, {column}",
-            [WINDOW_ORIGIN_NS, bucket_ns, bucket_ns, WINDOW_ORIGIN_NS, *params],
+            [WINDOW_ORIGIN_NS, bucket_ns, bucket_ns, bucket_ns, *params],
         )
         return to_hits(rows)
 
