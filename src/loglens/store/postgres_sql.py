@@ -261,6 +261,24 @@ def _contains_lower(tokens: list[_Token], i: int) -> tuple[_Token, int] | None:
 _CLASSES = {"d": "0-9", "w": "0-9A-Za-z_", "s": "\\t\\n\\f\\r "}
 """RE2's \\d, \\w and \\s are ASCII (PostgreSQL's follow the locale: é is a \\w there), and its
 \\s leaves out \\v."""
+_POSIX_CLASSES = {
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "ascii": "\\U00000001-\\U0000007F",
+    "blank": "\\t ",
+    "cntrl": "\\U00000001-\\U0000001F\\U0000007F",
+    "digit": "0-9",
+    "graph": "!-~",
+    "lower": "a-z",
+    "print": " -~",
+    "punct": "!-/:-@[-`{-~",
+    "space": "\\t\\n\\v\\f\\r ",
+    "upper": "A-Z",
+    "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
+"""RE2's POSIX classes, `[[:alpha:]]` and the like, are ASCII; PostgreSQL's follow the locale (ß is
+alpha there). A negated one (`[:^alpha:]`) is left to PostgreSQL, which refuses it."""
 _WORD = "[0-9A-Za-z_]"
 _BOUNDARY = f"(?:(?<!{_WORD})(?={_WORD})|(?<={_WORD})(?!{_WORD}))"
 _NOT_BOUNDARY = f"(?:(?<={_WORD})(?={_WORD})|(?<!{_WORD})(?!{_WORD}))"
@@ -273,7 +291,7 @@ def re2_to_postgres(pattern: str) -> str:
     """An RE2 pattern (what the query language checks, and DuckDB runs) as a PostgreSQL ARE with the
     same matches.
 
-    RE2's defaults differ from PostgreSQL's: `.` stops at a newline there (PostgreSQL's `p` option);
+    RE2's defaults differ from PostgreSQL's: `.` stops at a newline there, while `[^a]` does not;
     `\\b` is a boundary between ASCII word characters (written with look-arounds), `\\z` the end
     (`\\Z`), `\\xHH` exactly two digits, `(?P<n>…)` a named group, `\\d\\w\\s` ASCII classes, and
     flags may come first as `(?i)` — PostgreSQL takes one flag group, first.
@@ -289,16 +307,16 @@ def re2_to_postgres(pattern: str) -> str:
         flags.update(on)
         flags.difference_update(off)
         i = leading.end()
-    body = _translate_body(pattern, i)
-    options = "i" if "i" in flags else ""
-    # RE2 without s: `.` never matches a newline; without m: ^ and $ only at the ends of the text.
-    options += {(False, False): "p", (True, False): "n", (False, True): "", (True, True): "w"}[
-        ("m" in flags, "s" in flags)
-    ]
+    body = _translate_body(pattern, i, dot_all="s" in flags)
+    # RE2 without m: ^ and $ only at the ends of the text (PostgreSQL's default); with m, at every
+    # line too (its `w`, which keeps bracket expressions matching a newline, as RE2's always do; its
+    # newline-sensitive `p` and `n` would stop `[^a]` there too, so `.` is translated instead).
+    options = ("i" if "i" in flags else "") + ("w" if "m" in flags else "")
     return f"(?{options}){body}" if options else body
 
 
-def _translate_body(pattern: str, i: int) -> str:
+def _translate_body(pattern: str, i: int, dot_all: bool) -> str:
+    """The pattern from `i` on in PostgreSQL's words; `.` stops at a newline unless `dot_all` (RE2's s)."""
     out: list[str] = []
     n = len(pattern)
     in_class = False
@@ -312,7 +330,8 @@ def _translate_body(pattern: str, i: int) -> str:
             if pattern.startswith("[:", i):
                 close = pattern.find(":]", i + 2)
                 if close != -1:
-                    out.append(pattern[i : close + 2])
+                    name = pattern[i + 2 : close]
+                    out.append(_POSIX_CLASSES.get(name, pattern[i : close + 2]))
                     i = close + 2
                     continue
             if c == "]":
@@ -341,7 +360,7 @@ def _translate_body(pattern: str, i: int) -> str:
                     "regexes on the PostgreSQL store take flags only at their start, as (?i) or /…/i: "
                     f"{pattern!r}"
                 )
-        out.append(c)
+        out.append("[^\\n]" if c == "." and not dot_all else c)
         i += 1
     return "".join(out)
 
@@ -351,7 +370,12 @@ def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, int]:
     c = pattern[i]
     if c in _CLASSES:
         return (_CLASSES[c] if in_class else f"[{_CLASSES[c]}]"), i + 1
-    if c.lower() in _CLASSES and not in_class:
+    if c.lower() in _CLASSES:
+        if in_class:  # the complement of RE2's ASCII class has no spelling inside a bracket
+            raise QueryError(
+                f"\\{c} inside [...] is not available on the PostgreSQL store (write [^...] or "
+                f"(?:[...]|\\{c})): {pattern!r}"
+            )
         return f"[^{_CLASSES[c.lower()]}]", i + 1
     if c == "b" and not in_class:
         return _BOUNDARY, i + 1
