@@ -113,6 +113,12 @@ class TestTranslate:
         out = translate(r"regexp_matches(message, '^\d x''s')", False)
         assert out.sql == "re_matches(message, '^[0-9] x''s')"
 
+    def test_a_nul_in_a_query_is_a_query_error(self) -> None:
+        """PostgreSQL text holds no NUL (stored records have the text \\x00): a query naming one is
+        refused as a QueryError (a 400), not sent to fail as a StoreError (found by fuzzing)."""
+        with pytest.raises(QueryError, match="NUL"):
+            to_postgres("message = ?", ["a\x00b"])
+
     def test_contains_lower_becomes_ilike(self) -> None:
         """The query language's word match becomes the ILIKE the trigram index serves."""
         sql, params = to_postgres(compile_query('"50%_off"').where, compile_query('"50%_off"').params)

@@ -59,9 +59,12 @@ class TranslatedSql:
 
 def to_postgres(sql: str, params: Sequence[object]) -> tuple[str, list[object]]:
     """A DuckDB statement with `?` parameters as a psycopg statement with `%s` ones, and its values
-    (regex patterns translated); raises QueryError for a regex PostgreSQL cannot run."""
+    (regex patterns translated); raises QueryError for a regex PostgreSQL cannot run, and for a NUL
+    character, which PostgreSQL text cannot hold (stored records have `\\x00` in its place)."""
     translated = translate(sql)
     values = list(params)
+    if any(isinstance(value, str) and "\x00" in value for value in values):
+        raise QueryError("a query cannot hold a NUL character on the PostgreSQL store (search for \\x00)")
     for index in translated.regex_params:
         if index < len(values) and isinstance(values[index], str):
             values[index] = re2_to_postgres(str(values[index]))
