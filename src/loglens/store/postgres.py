@@ -402,6 +402,7 @@ class PostgresStore:
         self._advances: dict[str, int] = {}  # bus offsets moved since the last commit
         self._offsets: dict[str, int] = {}  # bus offsets as last read or committed by this store
         self._days: set[int] = set()  # day partitions known to exist
+        self._pending_days: set[int] = set()  # the days of the records appended since the last commit
         self._uncommitted = 0
         if read_only:
             self._check_version()
@@ -577,13 +578,15 @@ class PostgresStore:
         if not prepared.num_rows:
             return
         try:
-            self._ensure_partitions(_days(prepared))
+            days = _days(prepared)
+            self._ensure_partitions(days)
             text = copy_text(prepared)
             figures = _template_figures(prepared)
         except BaseException:
             self.rollback()
             raise
         self._pending.append(text)
+        self._pending_days |= days
         _merge_figures(self._figures, figures)
         self._uncommitted += prepared.num_rows
 
@@ -614,46 +617,17 @@ class PostgresStore:
         self._writable()
         if not (self._pending or self._templates or self._advances or checkpoints):
             return
-        conn = self._writer()
         try:
-            with conn.transaction(), conn.cursor() as cursor:
-                # One committer at a time: ids from the sequence follow commit order across processes.
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_COMMIT_LOCK])
-                self._write_offsets(cursor)
-                if self._templates:
-                    cursor.executemany(
-                        _TEMPLATE_UPSERT,
-                        [template_row(c) for c in self._templates.values()],
-                    )
-                if self._pending:
-                    with cursor.copy(_COPY_SQL) as copy:
-                        for text in self._pending:
-                            copy.write(text)
-                if self._figures:
-                    ids = list(self._figures)
-                    figures = [self._figures[i] for i in ids]
-                    cursor.execute(
-                        _TEMPLATE_STATS,
-                        [
-                            ids,
-                            [f[0] for f in figures],
-                            [f[1] for f in figures],
-                            [f[2] for f in figures],
-                            [f[3] for f in figures],
-                            [_LABELS.get(f[3]) for f in figures],
-                        ],
-                    )
-                committed_ns = time.time_ns()
-                if checkpoints:
-                    cursor.executemany(
-                        'INSERT INTO checkpoints (path, inode, "offset", fingerprint, fingerprint_len, '
-                        "updated_at, skip_records) VALUES (%s, %s, %s, %s, %s, %s, %s) "
-                        "ON CONFLICT (path) DO UPDATE SET inode = EXCLUDED.inode, "
-                        '"offset" = EXCLUDED."offset", fingerprint = EXCLUDED.fingerprint, '
-                        "fingerprint_len = EXCLUDED.fingerprint_len, updated_at = EXCLUDED.updated_at, "
-                        "skip_records = EXCLUDED.skip_records",
-                        [checkpoint_row(c, committed_ns) for c in checkpoints],
-                    )
+            try:
+                self._commit_once(checkpoints)
+            except psycopg.errors.CheckViolation as exc:
+                if "no partition" not in str(exc):
+                    raise
+                # A day partition this store made was dropped since (expiring old days is dropping
+                # them): make it again and commit once more.
+                self._days.clear()
+                self._ensure_partitions(self._pending_days)
+                self._commit_once(checkpoints)
         except StaleOffsetError:
             self.rollback()
             raise
@@ -665,6 +639,48 @@ class PostgresStore:
             raise
         self._offsets.update(self._advances)
         self._clear()
+
+    def _commit_once(self, checkpoints: Sequence[Checkpoint]) -> None:
+        """`commit`'s transaction (rolled back by PostgreSQL when anything in it fails)."""
+        conn = self._writer()
+        with conn.transaction(), conn.cursor() as cursor:
+            # One committer at a time: ids from the sequence follow commit order across processes.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_COMMIT_LOCK])
+            self._write_offsets(cursor)
+            if self._templates:
+                cursor.executemany(
+                    _TEMPLATE_UPSERT,
+                    [template_row(c) for c in self._templates.values()],
+                )
+            if self._pending:
+                with cursor.copy(_COPY_SQL) as copy:
+                    for text in self._pending:
+                        copy.write(text)
+            if self._figures:
+                ids = list(self._figures)
+                figures = [self._figures[i] for i in ids]
+                cursor.execute(
+                    _TEMPLATE_STATS,
+                    [
+                        ids,
+                        [f[0] for f in figures],
+                        [f[1] for f in figures],
+                        [f[2] for f in figures],
+                        [f[3] for f in figures],
+                        [_LABELS.get(f[3]) for f in figures],
+                    ],
+                )
+            committed_ns = time.time_ns()
+            if checkpoints:
+                cursor.executemany(
+                    'INSERT INTO checkpoints (path, inode, "offset", fingerprint, fingerprint_len, '
+                    "updated_at, skip_records) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (path) DO UPDATE SET inode = EXCLUDED.inode, "
+                    '"offset" = EXCLUDED."offset", fingerprint = EXCLUDED.fingerprint, '
+                    "fingerprint_len = EXCLUDED.fingerprint_len, updated_at = EXCLUDED.updated_at, "
+                    "skip_records = EXCLUDED.skip_records",
+                    [checkpoint_row(c, committed_ns) for c in checkpoints],
+                )
 
     def _write_offsets(self, cursor: psycopg.Cursor[Row]) -> None:
         """The compare-and-set of every bus offset advanced in this transaction (see advance_offset)."""
@@ -690,6 +706,7 @@ class PostgresStore:
 
     def _clear(self) -> None:
         self._pending.clear()
+        self._pending_days.clear()
         self._figures.clear()
         self._templates.clear()
         self._advances.clear()
