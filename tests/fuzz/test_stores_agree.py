@@ -83,8 +83,21 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DuckDBSto
         pg.close()
 
 
-def matched(store: DuckDBStore | PostgresStore, where: str, params: list[object]) -> list[str]:
-    return [record.message for record in store.search(where, params, None)]
+def assert_stores_agree(stores: tuple[DuckDBStore, PostgresStore], text: str) -> None:
+    """`text`, a query the language accepts, selects the same records on both stores, or is
+    refused by the PostgreSQL store alone, saying so."""
+    try:
+        query = compile_query(text)
+    except QueryError:
+        return  # refused by the language, for both stores alike
+    duck, pg = stores
+    expected = [record.message for record in duck.search(query.where, query.params, None)]
+    try:
+        got = [record.message for record in pg.search(query.where, query.params, None)]
+    except QueryError as exc:
+        assert "PostgreSQL" in str(exc), exc
+        return
+    assert got == expected, text
 
 
 class TestBothStores:
@@ -93,33 +106,11 @@ class TestBothStores:
     def test_a_regex_selects_the_same_records_on_both_stores(
         self, stores: tuple[DuckDBStore, PostgresStore], pattern: str
     ) -> None:
-        duck, pg = stores
-        try:
-            query = compile_query("/" + pattern.replace("/", "\\/") + "/")
-        except QueryError:
-            return  # refused by the language, for both stores alike
-        expected = matched(duck, query.where, query.params)
-        try:
-            got = matched(pg, query.where, query.params)
-        except QueryError as exc:
-            assert "PostgreSQL" in str(exc), exc
-            return
-        assert got == expected, pattern
+        assert_stores_agree(stores, "/" + pattern.replace("/", "\\/") + "/")
 
     @fuzz()
     @given(text=query_texts)
     def test_a_query_selects_the_same_records_on_both_stores(
         self, stores: tuple[DuckDBStore, PostgresStore], text: str
     ) -> None:
-        duck, pg = stores
-        try:
-            query = compile_query(text)
-        except QueryError:
-            return
-        expected = matched(duck, query.where, query.params)
-        try:
-            got = matched(pg, query.where, query.params)
-        except QueryError as exc:
-            assert "PostgreSQL" in str(exc), exc
-            return
-        assert got == expected, text
+        assert_stores_agree(stores, text)
