@@ -412,9 +412,11 @@ class TestJournalSource:
             writer.stdin.flush()
 
         write(entry(0, MESSAGE="before the start"))
-        deadline = time.monotonic() + 5
-        while not (directory / "live.journal").exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        # The file appears before its first entry is written: journalctl refuses a journal without
+        # entries (no boot to follow), so wait until one can be read back.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and b"before the start" not in journal_text(directory):
+            time.sleep(0.05)
         source = open_source(JournalSettings(directory=str(directory)))
         write(entry(1, MESSAGE="live one"))
         first, _ = read_records(source, 1)
@@ -503,3 +505,14 @@ class TestJournalSourceProcess:
         source.close()
         assert time.monotonic() - started < 1.5
         assert source.done and source.error is None
+
+
+def journal_text(directory: Path) -> bytes:
+    """What journalctl reads from the journal files in `directory` now (b"" while it reads none)."""
+    done = subprocess.run(
+        ["journalctl", "--directory", str(directory), "--output=cat", "--no-pager", "--quiet"],
+        capture_output=True,
+        check=False,
+        timeout=10,
+    )
+    return done.stdout
