@@ -26,6 +26,7 @@ from loglens.formats.detect import detect_format
 from loglens.formats.level import LevelClassifier
 from loglens.formats.multiline import EventFramer
 from loglens.formats.timestamp import TimestampParser
+from loglens.json_text import within_depth
 from loglens.mining.drain import TemplateChange, TemplateMiner
 from loglens.mining.worker import MinerProcess
 from loglens.record import Record, stamp_tenant
@@ -481,11 +482,14 @@ MAX_SERVICE_CHARS = 200
 refuses an index entry past ~2.7 KB (a whole commit would fail on one hostile name)."""
 
 
-def cap_services(records: list[Record]) -> None:
-    """Cuts over-long service names to `MAX_SERVICE_CHARS` (ingest; a single length check a record)."""
+def bound_records(records: list[Record]) -> None:
+    """Cuts over-long service names to `MAX_SERVICE_CHARS`, and fields nested past `MAX_DEPTH` levels
+    (json_text.within_depth), before anything walks them (ingest)."""
     for record in records:
         if len(record.service) > MAX_SERVICE_CHARS:
             record.service = record.service[:MAX_SERVICE_CHARS]
+        if record.fields:
+            record.fields = within_depth(record.fields)
 
 
 class Ingestor:
@@ -721,7 +725,7 @@ class Ingestor:
         """Redacts the records ([privacy]), then gives each its template id and values; returns the
         templates this made or changed. Every path to the store passes here (files, pipes, commands,
         the journal, HTTP pushes), and mining sees no secret, so no template or value holds one."""
-        cap_services(records)
+        bound_records(records)
         self.redactor(records)
         if not records or self._miner is None:
             return []  # a mining process labels them in the writer

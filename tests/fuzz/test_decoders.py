@@ -30,7 +30,7 @@ from fuzz.payloads import (
     otlp_proto_bodies,
     raw_bodies,
 )
-from loglens.json_text import MAX_DEPTH, dumps_any
+from loglens.json_text import MAX_DEPTH, dumps_any, within_depth
 from loglens.server.decode import (
     FieldMapping,
     PayloadError,
@@ -286,3 +286,21 @@ class TestDumpsAny:
             depth, inner = depth + 1, inner[0]
         assert depth == MAX_DEPTH - 1
         assert "nested deeper than" in inner
+
+    def test_fields_within_the_depth_are_themselves_and_deeper_ones_cut_alike(self) -> None:
+        """`within_depth` keeps a value nesting MAX_DEPTH levels as the same object, and cuts a deeper
+        one where `dumps_any` does, without recursion (1,000 levels: past Python's stack limit)."""
+        shallow = {"a": [{"b": 1}], "c": "x"}
+        assert within_depth(shallow) is shallow
+        deep: object = 1
+        for _ in range(1_000):
+            deep = [deep]
+        value = {"k": "v", "deep": deep}
+        cut = within_depth(value)
+        assert cut is not value and cut["k"] == "v"
+        assert orjson.loads(orjson.dumps(cut)) == orjson.loads(dumps_any(value))
+        edge: object = 1
+        for _ in range(MAX_DEPTH - 1):
+            edge = [edge]
+        kept = {"edge": edge}
+        assert within_depth(kept) is kept

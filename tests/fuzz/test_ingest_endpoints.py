@@ -33,6 +33,7 @@ from fuzz.payloads import (
 )
 from loglens.formats import format_names
 from loglens.inbox import IngestJob
+from loglens.json_text import MAX_DEPTH
 from loglens.record import Record
 from loglens.server.decode import (
     PayloadError,
@@ -274,6 +275,20 @@ class TestFoundByFuzzing:
         assert refused.value.reason.startswith("not stored: ")
         response, added = served.request("POST", "/ingest", content=b"still taking pushes\n")
         assert (response.status_code, added) == (200, 1)
+
+    def test_fields_nested_a_thousand_levels_are_stored_cut(self, served: Served) -> None:
+        """orjson reads 1,024 levels; redaction walked a record's fields by recursion and failed the
+        push with a 500 past ~990. Fields are now cut past MAX_DEPTH levels at ingest, as stored."""
+        body = b'[{"message": "deep", "attrs": ' + b"[" * 1_000 + b"1" + b"]" * 1_000 + b"}]"
+        response, added = served.request(
+            "POST", "/api/v2/logs", content=body, headers={"content-type": "application/json"}
+        )
+        assert (response.status_code, added) == (202, 1)
+        (record,) = served.daemon.store.search("message = ?", ["deep"], 1)
+        depth, inner = 0, (record.fields or {})["attrs"]
+        while isinstance(inner, list):
+            depth, inner = depth + 1, inner[0]
+        assert depth == MAX_DEPTH - 1 and "nested deeper than" in inner
 
     def test_a_lone_carriage_return_is_a_line_end_not_a_record(self, served: Served) -> None:
         """`\\r` alone ends a line on /ingest as in a file: a body of line ends stores nothing."""
