@@ -144,6 +144,15 @@ class TestFoundByFuzzing:
         plain = compile_query(f"/{pattern.replace(chr(92), '')}/")
         assert isinstance(list(store.search(plain.where, plain.params, 10)), list)
 
+    @pytest.mark.parametrize("pattern", ["(?:)took", "took(?:)", "(?i:)took", "(?:(?:))took"])
+    def test_an_empty_group_beside_a_word_still_finds_it_anywhere(
+        self, store: DuckDBStore, pattern: str
+    ) -> None:
+        """DuckDB's regex optimizer read `(?:)took` as "starts with took" and `took(?:)` as "ends with
+        took", on a column only: every record holds "took" mid-message, and all are found."""
+        query = compile_query(f"/{pattern}/")
+        assert len(list(store.search(query.where, query.params, None))) == len(SERVICES)
+
     @pytest.mark.parametrize("text", ["9" * 400 + "ms", "99999999999999999999d", "106752d"])
     def test_a_duration_past_292_years_is_a_query_error(self, text: str) -> None:
         """A duration or `--since` past what int64 ns reach is a QueryError, not an OverflowError."""
