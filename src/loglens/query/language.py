@@ -561,6 +561,13 @@ def _check_regex(pattern: str, text: str, pos: int) -> None:
         raise _fail(text, pos + offset, f"regexes run on DuckDB's RE2 engine, which does not support {what}")
 
 
+def class_body(pattern: str, i: int) -> int:
+    """Where the body of the character class opened at `i` starts: past `[` or `[^`, and past a `]`
+    right after them, which is a literal there, not the end of the class."""
+    i += 2 if pattern[i + 1 : i + 2] == "^" else 1
+    return i + 1 if pattern[i : i + 1] == "]" else i
+
+
 _EMPTY_GROUP = re.compile(r"\(\?[a-zA-Z-]*:\)")
 
 
@@ -582,10 +589,7 @@ def without_empty_groups(pattern: str) -> str:
             in_class = c != "]"
         elif c == "[":
             in_class = True
-            start = i
-            i += 2 if pattern[i + 1 : i + 2] == "^" else 1
-            if pattern[i : i + 1] == "]":  # a `]` first in a class is a literal
-                i += 1
+            start, i = i, class_body(pattern, i)
             out.append(pattern[start:i])
             continue
         elif c == "(" and (empty := _EMPTY_GROUP.match(pattern, i)) is not None:
@@ -621,10 +625,7 @@ def _re2_problem(pattern: str) -> tuple[int, str] | None:
             in_class = c != "]"
         elif c == "[":
             in_class = True
-            # A `]` right after `[` or `[^` is a literal, not the end of the class.
-            i += 2 if pattern[i + 1 : i + 2] == "^" else 1
-            if pattern[i : i + 1] == "]":
-                i += 1
+            i = class_body(pattern, i)
             continue
         elif c == "(":
             for prefix, what in _RE2_UNSUPPORTED:

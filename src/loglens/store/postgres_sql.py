@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from loglens.errors import QueryError, StoreError
+from loglens.query.language import class_body
 
 __all__ = ["TranslatedSql", "re2_to_postgres", "to_postgres", "translate"]
 
@@ -344,10 +345,7 @@ def _translate_body(pattern: str, i: int, dot_all: bool) -> str:
             continue
         if c == "[":
             in_class = True
-            start = i
-            i += 2 if pattern[i + 1 : i + 2] == "^" else 1
-            if pattern[i : i + 1] == "]":  # a `]` first in a class is a literal
-                i += 1
+            start, i = i, class_body(pattern, i)
             out.append(pattern[start:i])
             continue
         if c == "(" and pattern.startswith("(?", i):
