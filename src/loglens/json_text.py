@@ -33,8 +33,8 @@ def dumps_any(value: Any) -> bytes:
 
 
 def within_depth(value: dict[str, Any]) -> dict[str, Any]:
-    """`value` itself when it nests at most `MAX_DEPTH` levels, else a copy whose deeper parts are a
-    note, as `dumps_any` writes them.
+    """`value` itself when it nests at most `MAX_DEPTH` levels, else a copy as `dumps_any` writes it
+    (deeper parts a note), which is what the store keeps of it anyway.
 
     For ingest: orjson reads 1,024 levels, and every walk of a record's fields after it (redaction,
     field discovery, the bus codec) would otherwise need to be written without recursion. Measured
@@ -48,19 +48,9 @@ def within_depth(value: dict[str, Any]) -> dict[str, Any]:
         for item in container.values() if isinstance(container, dict) else container:
             if isinstance(item, dict | list):
                 if depth + 1 >= MAX_DEPTH:
-                    cut: dict[str, Any] = _within(value, 0)
+                    cut: dict[str, Any] = _writable(value, 0)
                     return cut
                 stack.append((item, depth + 1))
-    return value
-
-
-def _within(value: Any, depth: int) -> Any:
-    if isinstance(value, dict):
-        return (
-            _DEEPER if depth >= MAX_DEPTH else {key: _within(item, depth + 1) for key, item in value.items()}
-        )
-    if isinstance(value, list):
-        return _DEEPER if depth >= MAX_DEPTH else [_within(item, depth + 1) for item in value]
     return value
 
 

@@ -568,37 +568,20 @@ def class_body(pattern: str, i: int) -> int:
     return i + 1 if pattern[i : i + 1] == "]" else i
 
 
-_EMPTY_GROUP = re.compile(r"\(\?[a-zA-Z-]*:\)")
+_EMPTY_GROUP_OR_PIECE = re.compile(
+    r"(?P<empty>\(\?[a-zA-Z-]*:\))|\\.|\[\^?\]?(?:\[:\^?[a-z]+:\]|\\.|[^\]])*\]?", re.DOTALL
+)
+"""An empty non-capturing group, or what may hold text that looks like one: an escape, a class."""
 
 
 def without_empty_groups(pattern: str) -> str:
     """`pattern` with each empty non-capturing group, `(?:)` or `(?i:)`, written `()`: the same
     matches, but DuckDB 2.0's regex optimizer reads `(?:)a` as "starts with a" and `a(?:)` as "ends
-    with a" on a column (found by fuzzing the two stores against each other)."""
+    with a" on a column (found by fuzzing the two stores against each other). Escapes and classes
+    are matched whole, so `\\(?:)` and `[(?:)]` stay as they are."""
     if "(?" not in pattern:
         return pattern
-    out: list[str] = []
-    i, n, in_class = 0, len(pattern), False
-    while i < n:
-        c = pattern[i]
-        if c == "\\":
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            start, i = i, class_body(pattern, i)
-            out.append(pattern[start:i])
-            continue
-        elif c == "(" and (empty := _EMPTY_GROUP.match(pattern, i)) is not None:
-            out.append("()")  # in `(?:(?:))` the inner one: the outer is no longer empty
-            i = empty.end()
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
+    return _EMPTY_GROUP_OR_PIECE.sub(lambda m: "()" if m["empty"] else m[0], pattern)
 
 
 def _re2_problem(pattern: str) -> tuple[int, str] | None:
